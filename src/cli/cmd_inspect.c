@@ -1,0 +1,11 @@
+/* cmd_inspect.c — placeholder while the module behind it is being written in this session. */
+#include <stdio.h>
+
+#include "cli/cmd.h"
+
+int cg_cmd_inspect(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fprintf(stderr, "cellgate inspect: unavailable in this build\n");
+  return 1;
+}
