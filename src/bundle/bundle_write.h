@@ -18,18 +18,9 @@
 #include "base/err.h"
 #include "base/frame.h"
 #include "base/sparse.h"
+#include "bundle/bundle.h"
 
-typedef struct cg_bundle_embedding {
-  const char *name; /* obsm key as stored, e.g. "X_umap" */
-  int dims;         /* original dimensionality */
-  const float *xy;  /* n_obs x 2 row-major */
-} cg_bundle_embedding;
-
-typedef struct cg_bundle_colors {
-  const char *column; /* obs column */
-  const char *const *colors;
-  int n;
-} cg_bundle_colors;
+/* cg_bundle_embedding and cg_bundle_colors are declared in bundle/bundle.h (shared with the reader). */
 
 /* Fills blk with `count` major-axis lines starting at `first` (see base/sparse.h invariants). */
 typedef int (*cg_block_reader)(void *ctx, int64_t first, int64_t count, cg_sparse_block *blk, cg_err *err);
