@@ -1,0 +1,374 @@
+/* bundle_matrix.c — the matrix part of cg_bundle_write: gene stats, CSR and CSC, in two passes.
+ *
+ * Design note
+ *        source blocks (major lines)                 file (the last seven sections)
+ *   pass 1 ─────────────────────────────> [stats][csr ptr][csc ptr][CSR idx|CSR val][CSC idx|CSC val]
+ *     pwrite idx/val of each block           ^ written last      ^ major arrays, appended sequentially
+ *     into the major arrays; count entries
+ *     per minor line; gene stats; hash
+ *   relocate   if fewer entries arrived than the hint announced, slide the major arrays down (pread/pwrite)
+ *   pass 2     map the major arrays read-only and the minor arrays read-write (file pages, not anonymous
+ *              memory) and scatter with one cursor per minor line; two threads split the major lines at
+ *              `half`, thread 1 starting each cursor after thread 0's entries (counts snapshotted in pass 1)
+ *   hash       the minor arrays, one thread each
+ *
+ * Invariants
+ *  1. Layout depends only on (n_obs, n_vars, nnz) — not on which orientation the source has — so a CSR and a
+ *     CSC source of the same matrix give identical bytes.
+ *  2. Gene sums accumulate in float64 in increasing cell order in both orientations (same bits).
+ *  3. Anonymous memory is O(n_obs + n_vars) plus one source block; nnz-sized data live only in file pages.
+ *  4. Blocks are checked (base/sparse.h invariants) before use; more entries than the hint is an error.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/mem.h"
+#include "base/sparse.h"
+#include "bundle/bundle_fmt.h"
+#include "bundle/bundle_wint.h"
+
+#define BLOCK_ENTRIES (1LL << 22)
+#define MOVE_CHUNK (8u << 20)
+
+typedef struct mx {
+  const cg_bundle_input *in;
+  cg__bw *w;
+  cg_err *err;
+  int maj;
+  int64_t n_major, n_minor, hint, nnz, half;
+  uint64_t *mptr, *cnt, *cnt0;
+  double *sum, *sq;
+  float *lo, *hi;
+  XXH3_state_t hi_idx, hi_val;
+  uint64_t gs, ptr[2], base;
+  int sec0;
+} mx;
+
+static void layout(const mx *m, uint64_t n, uint64_t o[4]) {
+  o[0] = m->base;
+  for (int k = 1; k < 4; k++) o[k] = cg__align64(o[k - 1] + 4 * n);
+}
+
+static int alloc_state(mx *m) {
+  size_t nv = (size_t)m->in->n_vars + 1, nm = (size_t)m->n_minor + 1;
+  m->mptr = cg_calloc((size_t)m->n_major + 1, 8);
+  m->cnt = cg_calloc(nm, 8);
+  m->cnt0 = cg_calloc(nm, 8);
+  m->sum = cg_calloc(nv, 8), m->sq = cg_calloc(nv, 8);
+  m->lo = cg_malloc_array(nv, 4), m->hi = cg_malloc_array(nv, 4);
+  if (!m->mptr || !m->cnt || !m->cnt0 || !m->sum || !m->sq || !m->lo || !m->hi)
+    return cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory for per-line counters");
+  for (size_t g = 0; g < nv; g++) m->lo[g] = INFINITY, m->hi[g] = -INFINITY;
+  return 0;
+}
+
+static void free_state(mx *m) {
+  cg_free(m->mptr), cg_free(m->cnt), cg_free(m->cnt0);
+  cg_free(m->sum), cg_free(m->sq), cg_free(m->lo), cg_free(m->hi);
+}
+
+/* --- pass 1 ---------------------------------------------------------------------------------------------- */
+
+static void acc_rows(mx *m, const cg_sparse_block *b) {
+  uint64_t *cnt = m->cnt;
+  double *sum = m->sum, *sq = m->sq;
+  float *lo = m->lo, *hi = m->hi;
+  for (int64_t k = 0; k < b->nnz; k++) {
+    uint32_t g = b->idx[k];
+    float v = b->val[k];
+    cnt[g]++;
+    sum[g] += (double)v;
+    sq[g] += (double)v * (double)v;
+    lo[g] = v < lo[g] ? v : lo[g];
+    hi[g] = v > hi[g] ? v : hi[g];
+  }
+}
+
+static void acc_cols(mx *m, const cg_sparse_block *b) {
+  for (int64_t k = 0; k < b->nnz; k++) m->cnt[b->idx[k]]++;
+  for (int64_t l = 0; l < b->count; l++) {
+    int64_t g = b->first + l;
+    double s = 0, q = 0;
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t k = b->ptr[l]; k < b->ptr[l + 1]; k++) {
+      float v = b->val[k];
+      s += (double)v, q += (double)v * (double)v;
+      lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+    }
+    m->sum[g] = s, m->sq[g] = q, m->lo[g] = lo, m->hi[g] = hi;
+  }
+}
+
+static int take_block(mx *m, const cg_sparse_block *b, const uint64_t o[4]) {
+  uint64_t pos = m->mptr[b->first];
+  if ((uint64_t)b->nnz > (uint64_t)m->hint - pos)
+    return cg_err_set(m->err, CG_EFORMAT, "matrix line %lld: more entries than the %lld announced",
+                      (long long)b->first, (long long)m->hint);
+  int rc = cg__pwrite_all(m->w->fd, b->idx, (size_t)b->nnz * 4, o[2 * m->maj] + 4 * pos, "matrix indices", m->err);
+  if (!rc) rc = cg__pwrite_all(m->w->fd, b->val, (size_t)b->nnz * 4, o[2 * m->maj + 1] + 4 * pos, "matrix values",
+                               m->err);
+  if (rc) return rc;
+  XXH3_64bits_update(&m->hi_idx, b->idx, (size_t)b->nnz * 4);
+  XXH3_64bits_update(&m->hi_val, b->val, (size_t)b->nnz * 4);
+  for (int64_t l = 0; l < b->count; l++) m->mptr[b->first + l + 1] = pos + (uint64_t)b->ptr[l + 1];
+  if (m->maj) acc_cols(m, b);
+  else acc_rows(m, b);
+  return 0;
+}
+
+static int64_t block_lines(const mx *m) {
+  if (m->hint <= 0) return m->n_major ? m->n_major : 1;
+  int64_t l = BLOCK_ENTRIES * m->n_major / m->hint;
+  return l < 1 ? 1 : l > (1 << 20) ? (1 << 20) : l;
+}
+
+static int pass1(mx *m) {
+  cg_sparse_block b;
+  cg_sparse_block_init(&b);
+  uint64_t o[4];
+  layout(m, (uint64_t)m->hint, o);
+  int rc = 0;
+  int64_t step = block_lines(m);
+  for (int64_t first = 0; first < m->n_major && !rc; first += b.count) {
+    int64_t n = m->n_major - first < step ? m->n_major - first : step;
+    if (first < m->half && first + n > m->half) n = m->half - first;
+    if (first == m->half) memcpy(m->cnt0, m->cnt, (size_t)m->n_minor * 8);
+    b.first = first, b.count = 0, b.nnz = 0;
+    rc = m->in->read_block(m->in->ctx, first, n, &b, m->err);
+    if (!rc && (b.first != first || b.count != n || !b.ptr))
+      rc = cg_err_set(m->err, CG_EFORMAT, "reader returned lines %lld+%lld for %lld+%lld", (long long)b.first,
+                      (long long)b.count, (long long)first, (long long)n);
+    if (!rc) rc = cg_sparse_block_check(&b, m->n_minor, m->err);
+    if (!rc) rc = take_block(m, &b, o);
+    if (rc) cg_err_prefix(m->err, "matrix block at line %lld", (long long)first);
+    if (!rc && m->in->progress)
+      m->in->progress(m->in->progress_ctx, m->maj ? "columns" : "rows", (double)(first + n) / (double)m->n_major);
+  }
+  if (!rc && m->half >= m->n_major) memcpy(m->cnt0, m->cnt, (size_t)m->n_minor * 8);
+  m->nnz = (int64_t)m->mptr[m->n_major];
+  cg_sparse_block_dispose(&b);
+  return rc;
+}
+
+/* --- between the passes ---------------------------------------------------------------------------------- */
+
+static int move_down(mx *m, uint64_t from, uint64_t to, uint64_t n) {
+  if (from == to || !n) return 0;
+  uint8_t *buf = cg_malloc(MOVE_CHUNK);
+  if (!buf) return cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory relocating");
+  int rc = 0;
+  for (uint64_t d = 0; d < n && !rc; d += MOVE_CHUNK) { /* ascending: never overwrites unread bytes (to < from) */
+    size_t k = n - d < MOVE_CHUNK ? (size_t)(n - d) : MOVE_CHUNK;
+    rc = cg__pread_all(m->w->fd, buf, k, from + d, "matrix (relocation)", m->err);
+    if (!rc) rc = cg__pwrite_all(m->w->fd, buf, k, to + d, "matrix (relocation)", m->err);
+  }
+  cg_free(buf);
+  return rc;
+}
+
+/* Slides the major arrays to their final place, then clears whatever the hint-sized layout left behind: the
+ * padding after each major array, and (by truncating and re-extending) everything after the last one. */
+static int relocate(mx *m, uint64_t oh[4], uint64_t on[4]) {
+  static const uint8_t zero[64];
+  int a = 2 * m->maj, rc = 0;
+  uint64_t n4 = 4 * (uint64_t)m->nnz, end = on[a + 1] + n4;
+  if (oh[a + 1] == on[a + 1]) return 0;
+  rc = move_down(m, oh[a], on[a], n4);
+  if (!rc) rc = move_down(m, oh[a + 1], on[a + 1], n4);
+  if (!rc) rc = cg__pwrite_all(m->w->fd, zero, on[a + 1] - (on[a] + n4), on[a] + n4, "padding", m->err);
+  if (!rc && ftruncate(m->w->fd, (off_t)end) != 0)
+    rc = cg_err_set(m->err, CG_EIO, "truncating the matrix sections: %s", strerror(errno));
+  return rc;
+}
+
+/* Writes an array as (part of) a section through pwrite, hashing it. */
+static int put_array(mx *m, XXH3_state_t *st, const void *p, size_t n, uint64_t off, const char *what) {
+  XXH3_64bits_update(st, p, n);
+  return cg__pwrite_all(m->w->fd, p, n, off, what, m->err);
+}
+
+/* Major indptr, minor indptr (cnt becomes the prefix sums), gene stats. */
+static int write_small(mx *m) {
+  XXH3_state_t st;
+  size_t nv = (size_t)m->in->n_vars, nmaj = (size_t)m->n_major + 1, nmin = (size_t)m->n_minor + 1;
+  uint64_t acc = 0;
+  for (size_t j = 0; j + 1 < nmin; j++) {
+    uint64_t c = m->cnt[j];
+    m->cnt[j] = acc, acc += c;
+  }
+  m->cnt[nmin - 1] = acc;
+  int s_maj = m->sec0 + 1 + m->maj, s_min = m->sec0 + 2 - m->maj;
+  XXH3_64bits_reset(&st);
+  int rc = put_array(m, &st, m->mptr, nmaj * 8, m->ptr[m->maj], "matrix offsets");
+  cg__bw_set(m->w, s_maj, m->ptr[m->maj], nmaj * 8, XXH3_64bits_digest(&st));
+  XXH3_64bits_reset(&st);
+  if (!rc) rc = put_array(m, &st, m->cnt, nmin * 8, m->ptr[1 - m->maj], "matrix offsets");
+  cg__bw_set(m->w, s_min, m->ptr[1 - m->maj], nmin * 8, XXH3_64bits_digest(&st));
+  if (rc) return rc;
+  const uint64_t *gp = m->maj ? m->mptr : m->cnt; /* gene offsets: CSC indptr */
+  uint64_t *gn = cg_malloc_array(nv + 1, 8);
+  if (!gn) return cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory for gene stats");
+  for (size_t g = 0; g < nv; g++) {
+    gn[g] = gp[g + 1] - gp[g];
+    if (gn[g] < (uint64_t)m->in->n_obs || !gn[g]) m->lo[g] = m->lo[g] < 0 ? m->lo[g] : 0, m->hi[g] = m->hi[g] > 0 ? m->hi[g] : 0;
+  }
+  uint64_t o = m->gs;
+  XXH3_64bits_reset(&st);
+  rc = put_array(m, &st, gn, nv * 8, o, "gene stats");
+  if (!rc) rc = put_array(m, &st, m->sum, nv * 8, o + 8 * nv, "gene stats");
+  if (!rc) rc = put_array(m, &st, m->sq, nv * 8, o + 16 * nv, "gene stats");
+  if (!rc) rc = put_array(m, &st, m->lo, nv * 4, o + 24 * nv, "gene stats");
+  if (!rc) rc = put_array(m, &st, m->hi, nv * 4, o + 28 * nv, "gene stats");
+  cg__bw_set(m->w, m->sec0, o, 32 * nv, XXH3_64bits_digest(&st));
+  cg_free(gn);
+  return rc;
+}
+
+/* --- pass 2: scatter into the other orientation ---------------------------------------------------------- */
+
+typedef struct scat {
+  const uint64_t *ptr;
+  const uint32_t *si;
+  const float *sv;
+  uint32_t *di;
+  float *dv;
+  uint64_t *cur;
+  int64_t l0, l1;
+} scat;
+
+static void *scatter(void *arg) {
+  scat *s = arg;
+  const uint32_t *si = s->si;
+  const float *sv = s->sv;
+  uint32_t *di = s->di;
+  float *dv = s->dv;
+  uint64_t *cur = s->cur;
+  for (int64_t l = s->l0; l < s->l1; l++)
+    for (uint64_t k = s->ptr[l], e = s->ptr[l + 1]; k < e; k++) {
+      uint64_t p = cur[si[k]]++;
+      di[p] = (uint32_t)l;
+      dv[p] = sv[k];
+    }
+  return NULL;
+}
+
+typedef struct hjob {
+  const void *p;
+  size_t n;
+  uint64_t h;
+} hjob;
+
+static void *hash_job(void *arg) {
+  hjob *j = arg;
+  j->h = XXH3_64bits(j->p, j->n);
+  return NULL;
+}
+
+/* Runs f(a) and f(b) on two threads (or serially if a thread cannot start). */
+static void run2(void *(*f)(void *), void *a, void *b) {
+  pthread_t t;
+  int threaded = pthread_create(&t, NULL, f, a) == 0;
+  if (!threaded) f(a);
+  f(b);
+  if (threaded) pthread_join(t, NULL);
+}
+
+typedef struct map {
+  uint8_t *p;
+  size_t len;
+  uint64_t skew;
+} map;
+
+static int map_range(mx *m, map *r, uint64_t off, uint64_t len, int writable) {
+  uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), start = off / page * page;
+  r->skew = off - start, r->len = (size_t)(len + r->skew);
+  void *p = mmap(NULL, r->len, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, m->w->fd, (off_t)start);
+  if (p == MAP_FAILED) return r->p = NULL, cg_err_set(m->err, CG_EIO, "matrix: mmap: %s", strerror(errno));
+  r->p = p;
+  madvise(p, r->len, writable ? MADV_RANDOM : MADV_SEQUENTIAL);
+  return 0;
+}
+
+static int pass2(mx *m, const uint64_t o[4]) {
+  int a = 2 * m->maj, b = 2 - a;
+  uint64_t n4 = 4 * (uint64_t)m->nnz;
+  map src = {0}, dst = {0};
+  uint64_t *cur1 = cg_malloc_array((size_t)m->n_minor + 1, 8);
+  int rc = cur1 ? 0 : cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory for cursors");
+  if (!rc && n4) rc = map_range(m, &src, o[a], o[a + 1] + n4 - o[a], 0);
+  if (!rc && n4) rc = map_range(m, &dst, o[b], o[b + 1] + n4 - o[b], 1);
+  if (rc || !n4) goto done;
+  for (int64_t j = 0; j < m->n_minor; j++) cur1[j] = m->cnt[j] + m->cnt0[j];
+  uint8_t *s0 = src.p + src.skew, *d0 = dst.p + dst.skew;
+  scat t0 = {m->mptr, (const uint32_t *)s0, (const float *)(s0 + (o[a + 1] - o[a])), (uint32_t *)d0,
+             (float *)(d0 + (o[b + 1] - o[b])), m->cnt, 0, m->half};
+  scat t1 = t0;
+  t1.cur = cur1, t1.l0 = m->half, t1.l1 = m->n_major;
+  run2(scatter, &t0, &t1);
+  if (m->in->progress) m->in->progress(m->in->progress_ctx, "checksums", 0.0);
+  hjob hi = {t0.di, n4, 0}, hv = {t0.dv, n4, 0};
+  run2(hash_job, &hi, &hv);
+  cg__bw_set(m->w, m->sec0 + 3 + b, o[b], n4, hi.h);
+  cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], n4, hv.h);
+done:
+  if (!rc && !n4) {
+    cg__bw_set(m->w, m->sec0 + 3 + b, o[b], 0, XXH3_64bits(NULL, 0));
+    cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], 0, XXH3_64bits(NULL, 0));
+  }
+  if (src.p) munmap(src.p, src.len);
+  if (dst.p) munmap(dst.p, dst.len);
+  cg_free(cur1);
+  return rc;
+}
+
+/* --- the whole matrix ------------------------------------------------------------------------------------ */
+
+static int reserve(mx *m) {
+  static const uint32_t kinds[7] = {CG_BSEC_GENE_STATS, CG_BSEC_CSR_INDPTR, CG_BSEC_CSC_INDPTR, CG_BSEC_CSR_INDICES,
+                                    CG_BSEC_CSR_DATA, CG_BSEC_CSC_INDICES, CG_BSEC_CSC_DATA};
+  int64_t no = m->in->n_obs, nv = m->in->n_vars;
+  for (int k = 0; k < 7; k++) {
+    uint64_t count = k == 0 ? (uint64_t)nv : k == 1 ? (uint64_t)no + 1 : k == 2 ? (uint64_t)nv + 1 : 0;
+    int i = cg__bw_reserve(m->w, kinds[k], count, 0);
+    if (i < 0) return i;
+    if (k == 0) m->sec0 = i;
+  }
+  m->gs = cg__align64(m->w->cursor);
+  m->ptr[0] = cg__align64(m->gs + 32 * (uint64_t)nv);
+  m->ptr[1] = cg__align64(m->ptr[0] + 8 * ((uint64_t)no + 1));
+  m->base = cg__align64(m->ptr[1] + 8 * ((uint64_t)nv + 1));
+  return 0;
+}
+
+int cg__bundle_matrix(cg__bw *w, const cg_bundle_input *in, int64_t *nnz_out, cg_err *err) {
+  mx m = {.in = in, .w = w, .err = err, .maj = in->major_axis, .hint = in->nnz};
+  m.n_major = m.maj ? in->n_vars : in->n_obs;
+  m.n_minor = m.maj ? in->n_obs : in->n_vars;
+  m.half = m.n_major / 2;
+  uint64_t oh[4], on[4];
+  XXH3_64bits_reset(&m.hi_idx);
+  XXH3_64bits_reset(&m.hi_val);
+  int rc = reserve(&m);
+  if (!rc) rc = alloc_state(&m);
+  if (!rc) rc = pass1(&m);
+  if (rc) goto done;
+  layout(&m, (uint64_t)m.hint, oh);
+  layout(&m, (uint64_t)m.nnz, on);
+  rc = relocate(&m, oh, on);
+  for (int k = 0; k < 4; k++) w->sec[m.sec0 + 3 + k].count = (uint64_t)m.nnz;
+  int a = 2 * m.maj;
+  cg__bw_set(w, m.sec0 + 3 + a, on[a], 4 * (uint64_t)m.nnz, XXH3_64bits_digest(&m.hi_idx));
+  cg__bw_set(w, m.sec0 + 4 + a, on[a + 1], 4 * (uint64_t)m.nnz, XXH3_64bits_digest(&m.hi_val));
+  if (!rc && ftruncate(w->fd, (off_t)cg__align64(on[3] + 4 * (uint64_t)m.nnz)) != 0)
+    rc = cg_err_set(err, CG_EIO, "sizing the matrix sections: %s", strerror(errno));
+  if (!rc) rc = write_small(&m);
+  if (!rc) rc = pass2(&m, on);
+  *nnz_out = m.nnz;
+done:
+  free_state(&m);
+  return rc;
+}
