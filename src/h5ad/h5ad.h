@@ -15,6 +15,7 @@
 #ifndef CG_H5AD_H5AD_H
 #define CG_H5AD_H5AD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
@@ -42,6 +43,10 @@ typedef struct cg_matrix_info {
 /* Opens path read-only. Fails with a clear message if it is not HDF5 or has no obs/var. */
 int cg_h5ad_open(const char *path, cg_h5ad **out, cg_err *err);
 void cg_h5ad_close(cg_h5ad *h);
+
+/* Same as cg_h5ad_open for a file image held in memory (HDF5 core driver; the image is copied, so the caller
+ * may free it after the call). Used by the fuzzer and by tests that build files in memory. */
+int cg_h5ad_open_image(const void *image, size_t size, cg_h5ad **out, cg_err *err);
 
 int64_t cg_h5ad_n_obs(const cg_h5ad *h);
 int64_t cg_h5ad_n_vars(const cg_h5ad *h); /* of var (X's axis) */
