@@ -323,7 +323,23 @@ static void test_alloc_failures(void **state) {
   clean_dir();
 }
 
+/* CG_BUNDLE_WRITE_SEEDS=<dir>: also writes the fuzz seed corpus (small valid bundles) into dir. */
+static void write_seeds(const char *out) {
+  tds d;
+  char p[1024];
+  cg_err err;
+  for (int k = 0; k < 4; k++) {
+    tds_init(&d, k == 3 ? 0 : 9 + k, k == 3 ? 0 : 6, k == 1, 11u + (uint32_t)k);
+    if (k == 2) d.in.matrix_name = NULL;
+    if (k == 3) d.in.n_emb = 0;
+    snprintf(p, sizeof p, "%s/seed-%d.cgb", out, k);
+    if (cg_bundle_write(&d.in, p, &err)) fprintf(stderr, "seed %d: %s\n", k, err.msg);
+    tds_free(&d);
+  }
+}
+
 int main(void) {
+  if (getenv("CG_BUNDLE_WRITE_SEEDS")) write_seeds(getenv("CG_BUNDLE_WRITE_SEEDS"));
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip),      cmocka_unit_test(test_no_matrix_and_empty),
       cmocka_unit_test(test_corruption),     cmocka_unit_test(test_write_failure),
