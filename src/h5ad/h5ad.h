@@ -110,6 +110,11 @@ int cg_h5ad_matrix_read_block(cg_h5ad_matrix *m, int64_t first, int64_t count, c
                               cg_err *err);
 void cg_h5ad_matrix_close(cg_h5ad_matrix *m);
 
+/* Off by default: a line whose indices are not increasing is CG_EFORMAT. On: such a line is sorted by index
+ * (values follow) before the checks, so files written with unsorted indices (scipy allows them; the raw/X of
+ * pbmc68k_reduced.h5ad has every row in descending order) can be read; duplicate indices stay an error. */
+void cg_h5ad_matrix_sort_lines(cg_h5ad_matrix *m, int on);
+
 /* Layer names (sorted) present in the file; caller frees with cg_h5ad_names_free. */
 int cg_h5ad_layers(cg_h5ad *h, char ***names, int *n, cg_err *err);
 void cg_h5ad_names_free(char **names, int n);

@@ -53,6 +53,9 @@ struct cg_h5ad_matrix {
   int64_t chunk_rows;            /* dense: rows per chunk (0 if contiguous) */
   float *scratch;                /* dense: rows read before zeros are dropped */
   size_t scratch_cap;
+  int sort_lines;                /* cg_h5ad_matrix_sort_lines: sort unsorted lines instead of failing */
+  uint64_t *sort_tmp;            /* (index << 32 | value bits) pairs of the line being sorted */
+  size_t sort_cap;
 };
 
 /* ---- h5ad.c ---- */

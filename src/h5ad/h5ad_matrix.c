@@ -17,9 +17,13 @@
  *  4. The check: offsets non-decreasing and within data; indices < n_minor and strictly increasing within a
  *     line (unsorted or duplicate indices are an error: the bundle writer relies on sorted lines); no +-Inf
  *     value (a float64 beyond float32 range converts to Inf and is reported the same way). NaN is kept.
+ *  5. cg_h5ad_matrix_sort_lines(m, 1) sorts an out-of-order line instead (found on the first decrease; a
+ *     descending line is reversed in O(n), others are qsorted as index<<32|value-bits keys), then checks it
+ *     again, so duplicates remain errors. The demo file's raw/X needs it: all 700 rows are descending.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
@@ -224,6 +228,7 @@ void cg_h5ad_matrix_close(cg_h5ad_matrix *m) {
   if (m->idx_dxpl >= 0) H5Pclose(m->idx_dxpl);
   H5Eclear2(H5E_DEFAULT);
   cg_free(m->scratch);
+  cg_free(m->sort_tmp);
   cg_free(m);
 }
 
@@ -243,13 +248,58 @@ static int line_error(const cg_h5ad_matrix *m, int64_t line, int64_t c, int64_t 
                     "(scipy: X.sort_indices()) and write the file again", p, maj, (long long)line, mnr, (long long)c, (long long)prev);
 }
 
-static int check_lines(const cg_h5ad_matrix *m, const cg_sparse_block *b, cg_err *err) {
+void cg_h5ad_matrix_sort_lines(cg_h5ad_matrix *m, int on) { m->sort_lines = on != 0; }
+
+static int cmp_u64(const void *a, const void *b) {
+  uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Sorts entries [s, e) of b by index: a descending line is reversed in place, anything else is sorted as
+ * (index << 32 | value bits) keys. */
+static int sort_line(cg_h5ad_matrix *m, cg_sparse_block *b, int64_t s, int64_t e, cg_err *err) {
+  int64_t n = e - s, k;
+  for (k = s + 1; k < e && b->idx[k] < b->idx[k - 1]; k++) {}
+  if (k == e) {
+    for (int64_t i = s, j = e - 1; i < j; i++, j--) {
+      uint32_t ti = b->idx[i];
+      float tv = b->val[i];
+      b->idx[i] = b->idx[j], b->val[i] = b->val[j], b->idx[j] = ti, b->val[j] = tv;
+    }
+    return 0;
+  }
+  if ((size_t)n > m->sort_cap) {
+    uint64_t *t = cg_realloc(m->sort_tmp, (size_t)n * sizeof *t);
+    if (!t) return cg_err_set(err, CG_ENOMEM, "%s: out of memory sorting a line", m->info.path);
+    m->sort_tmp = t, m->sort_cap = (size_t)n;
+  }
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &b->val[s + i], sizeof bits);
+    m->sort_tmp[i] = (uint64_t)b->idx[s + i] << 32 | bits;
+  }
+  qsort(m->sort_tmp, (size_t)n, sizeof *m->sort_tmp, cmp_u64);
+  for (int64_t i = 0; i < n; i++) {
+    uint32_t bits = (uint32_t)m->sort_tmp[i];
+    b->idx[s + i] = (uint32_t)(m->sort_tmp[i] >> 32);
+    memcpy(&b->val[s + i], &bits, sizeof bits);
+  }
+  return 0;
+}
+
+static int check_lines(cg_h5ad_matrix *m, cg_sparse_block *b, cg_err *err) {
   int64_t lim = m->n_minor;
   if (m->idx_signed32 && lim > ((int64_t)1 << 31)) lim = (int64_t)1 << 31;
   for (int64_t l = 0; l < b->count; l++) {
-    int64_t prev = -1;
+    int64_t prev = -1, sorted = 0;
     for (int64_t k = b->ptr[l]; k < b->ptr[l + 1]; k++) {
       int64_t c = b->idx[k];
+      if (c < prev && c < lim && m->sort_lines && !sorted) { /* sort once, then check the line again */
+        int rc = sort_line(m, b, b->ptr[l], b->ptr[l + 1], err);
+        if (rc) return rc;
+        sorted = 1, prev = -1, k = b->ptr[l] - 1;
+        continue;
+      }
       if (c <= prev || c >= lim) return line_error(m, b->first + l, c, prev, err);
       prev = c;
       if (isinf(b->val[k]))
