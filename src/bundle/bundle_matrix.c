@@ -8,15 +8,15 @@
  *     per minor line; gene stats; hash
  *   relocate   if fewer entries arrived than the hint announced, slide the major arrays down (pread/pwrite)
  *   pass 2     map the major arrays read-only and the minor arrays read-write (file pages, not anonymous
- *              memory) and scatter with one cursor per minor line; two threads split the major lines at
- *              `half`, thread 1 starting each cursor after thread 0's entries (counts snapshotted in pass 1)
+ *              memory) and transpose chunk by chunk through anonymous buffers (bundle_transpose.c)
  *   hash       the minor arrays, one thread each
  *
  * Invariants
  *  1. Layout depends only on (n_obs, n_vars, nnz) — not on which orientation the source has — so a CSR and a
  *     CSC source of the same matrix give identical bytes.
  *  2. Gene sums accumulate in float64 in increasing cell order in both orientations (same bits).
- *  3. Anonymous memory is O(n_obs + n_vars) plus one source block; nnz-sized data live only in file pages.
+ *  3. Anonymous memory is O(n_obs + n_vars) plus one source block and the transpose buffers (2 x 256 MB);
+ *     nnz-sized data live only in file pages.
  *  4. Blocks are checked (base/sparse.h invariants) before use; more entries than the hint is an error.
  */
 #include <errno.h>
@@ -39,8 +39,8 @@ typedef struct mx {
   cg__bw *w;
   cg_err *err;
   int maj;
-  int64_t n_major, n_minor, hint, nnz, half;
-  uint64_t *mptr, *cnt, *cnt0;
+  int64_t n_major, n_minor, hint, nnz;
+  uint64_t *mptr, *cnt;
   double *sum, *sq;
   float *lo, *hi;
   XXH3_state_t hi_idx, hi_val;
@@ -57,17 +57,16 @@ static int alloc_state(mx *m) {
   size_t nv = (size_t)m->in->n_vars + 1, nm = (size_t)m->n_minor + 1;
   m->mptr = cg_calloc((size_t)m->n_major + 1, 8);
   m->cnt = cg_calloc(nm, 8);
-  m->cnt0 = cg_calloc(nm, 8);
   m->sum = cg_calloc(nv, 8), m->sq = cg_calloc(nv, 8);
   m->lo = cg_malloc_array(nv, 4), m->hi = cg_malloc_array(nv, 4);
-  if (!m->mptr || !m->cnt || !m->cnt0 || !m->sum || !m->sq || !m->lo || !m->hi)
+  if (!m->mptr || !m->cnt || !m->sum || !m->sq || !m->lo || !m->hi)
     return cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory for per-line counters");
   for (size_t g = 0; g < nv; g++) m->lo[g] = INFINITY, m->hi[g] = -INFINITY;
   return 0;
 }
 
 static void free_state(mx *m) {
-  cg_free(m->mptr), cg_free(m->cnt), cg_free(m->cnt0);
+  cg_free(m->mptr), cg_free(m->cnt);
   cg_free(m->sum), cg_free(m->sq), cg_free(m->lo), cg_free(m->hi);
 }
 
@@ -135,8 +134,6 @@ static int pass1(mx *m) {
   int64_t step = block_lines(m);
   for (int64_t first = 0; first < m->n_major && !rc; first += b.count) {
     int64_t n = m->n_major - first < step ? m->n_major - first : step;
-    if (first < m->half && first + n > m->half) n = m->half - first;
-    if (first == m->half) memcpy(m->cnt0, m->cnt, (size_t)m->n_minor * 8);
     b.first = first, b.count = 0, b.nnz = 0;
     rc = m->in->read_block(m->in->ctx, first, n, &b, m->err);
     if (!rc && (b.first != first || b.count != n || !b.ptr))
@@ -148,7 +145,6 @@ static int pass1(mx *m) {
     if (!rc && m->in->progress)
       m->in->progress(m->in->progress_ctx, m->maj ? "columns" : "rows", (double)(first + n) / (double)m->n_major);
   }
-  if (!rc && m->half >= m->n_major) memcpy(m->cnt0, m->cnt, (size_t)m->n_minor * 8);
   m->nnz = (int64_t)m->mptr[m->n_major];
   cg_sparse_block_dispose(&b);
   return rc;
@@ -230,32 +226,6 @@ static int write_small(mx *m) {
 
 /* --- pass 2: scatter into the other orientation ---------------------------------------------------------- */
 
-typedef struct scat {
-  const uint64_t *ptr;
-  const uint32_t *si;
-  const float *sv;
-  uint32_t *di;
-  float *dv;
-  uint64_t *cur;
-  int64_t l0, l1;
-} scat;
-
-static void *scatter(void *arg) {
-  scat *s = arg;
-  const uint32_t *si = s->si;
-  const float *sv = s->sv;
-  uint32_t *di = s->di;
-  float *dv = s->dv;
-  uint64_t *cur = s->cur;
-  for (int64_t l = s->l0; l < s->l1; l++)
-    for (uint64_t k = s->ptr[l], e = s->ptr[l + 1]; k < e; k++) {
-      uint64_t p = cur[si[k]]++;
-      di[p] = (uint32_t)l;
-      dv[p] = sv[k];
-    }
-  return NULL;
-}
-
 typedef struct hjob {
   const void *p;
   size_t n;
@@ -289,7 +259,7 @@ static int map_range(mx *m, map *r, uint64_t off, uint64_t len, int writable) {
   void *p = mmap(NULL, r->len, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, m->w->fd, (off_t)start);
   if (p == MAP_FAILED) return r->p = NULL, cg_err_set(m->err, CG_EIO, "matrix: mmap: %s", strerror(errno));
   r->p = p;
-  madvise(p, r->len, writable ? MADV_RANDOM : MADV_SEQUENTIAL);
+  madvise(p, r->len, MADV_SEQUENTIAL);
   return 0;
 }
 
@@ -297,20 +267,16 @@ static int pass2(mx *m, const uint64_t o[4]) {
   int a = 2 * m->maj, b = 2 - a;
   uint64_t n4 = 4 * (uint64_t)m->nnz;
   map src = {0}, dst = {0};
-  uint64_t *cur1 = cg_malloc_array((size_t)m->n_minor + 1, 8);
-  int rc = cur1 ? 0 : cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory for cursors");
+  int rc = 0;
   if (!rc && n4) rc = map_range(m, &src, o[a], o[a + 1] + n4 - o[a], 0);
   if (!rc && n4) rc = map_range(m, &dst, o[b], o[b + 1] + n4 - o[b], 1);
   if (rc || !n4) goto done;
-  for (int64_t j = 0; j < m->n_minor; j++) cur1[j] = m->cnt[j] + m->cnt0[j];
   uint8_t *s0 = src.p + src.skew, *d0 = dst.p + dst.skew;
-  scat t0 = {m->mptr, (const uint32_t *)s0, (const float *)(s0 + (o[a + 1] - o[a])), (uint32_t *)d0,
-             (float *)(d0 + (o[b + 1] - o[b])), m->cnt, 0, m->half};
-  scat t1 = t0;
-  t1.cur = cur1, t1.l0 = m->half, t1.l1 = m->n_major;
-  run2(scatter, &t0, &t1);
+  cg__tp t = {m->mptr, m->n_major, m->n_minor, (const uint32_t *)s0, (const float *)(s0 + (o[a + 1] - o[a])),
+              (uint32_t *)d0, (float *)(d0 + (o[b + 1] - o[b])), m->cnt};
+  if ((rc = cg__bundle_transpose(&t, m->err))) goto done;
   if (m->in->progress) m->in->progress(m->in->progress_ctx, "checksums", 0.0);
-  hjob hi = {t0.di, n4, 0}, hv = {t0.dv, n4, 0};
+  hjob hi = {t.di, n4, 0}, hv = {t.dv, n4, 0};
   run2(hash_job, &hi, &hv);
   cg__bw_set(m->w, m->sec0 + 3 + b, o[b], n4, hi.h);
   cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], n4, hv.h);
@@ -321,7 +287,6 @@ done:
   }
   if (src.p) munmap(src.p, src.len);
   if (dst.p) munmap(dst.p, dst.len);
-  cg_free(cur1);
   return rc;
 }
 
@@ -348,7 +313,6 @@ int cg__bundle_matrix(cg__bw *w, const cg_bundle_input *in, int64_t *nnz_out, cg
   mx m = {.in = in, .w = w, .err = err, .maj = in->major_axis, .hint = in->nnz};
   m.n_major = m.maj ? in->n_vars : in->n_obs;
   m.n_minor = m.maj ? in->n_obs : in->n_vars;
-  m.half = m.n_major / 2;
   uint64_t oh[4], on[4];
   XXH3_64bits_reset(&m.hi_idx);
   XXH3_64bits_reset(&m.hi_val);

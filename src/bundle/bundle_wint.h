@@ -72,6 +72,18 @@ typedef struct cg__plan {
 /* Encodes the META section for plan p (bundle_wmeta.c); *out is owned by the caller (cg_free). */
 int cg__bundle_meta_build(const cg__plan *p, uint8_t **out, size_t *len, cg_err *err);
 
+/* Pass 2: fills the minor orientation di/dv (n_minor lines at minor_ptr) from the major one (bundle_transpose.c). */
+typedef struct cg__tp {
+  const uint64_t *ptr; /* n_major+1 */
+  int64_t n_major, n_minor;
+  const uint32_t *si;
+  const float *sv;
+  uint32_t *di;
+  float *dv;
+  const uint64_t *minor_ptr; /* n_minor+1 */
+} cg__tp;
+int cg__bundle_transpose(const cg__tp *t, cg_err *err);
+
 /* The matrix: reserves and fills gene stats, CSR and CSC (bundle_matrix.c). *nnz_out = entries written. */
 int cg__bundle_matrix(cg__bw *w, const cg_bundle_input *in, int64_t *nnz_out, cg_err *err);
 
