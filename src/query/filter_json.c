@@ -22,7 +22,7 @@ typedef struct js_ctx {
   cg_err *err;
 } js_ctx;
 
-static int nomem(js_ctx *j) { return cg_err_set(j->err, CG_ENOMEM, "filter: out of memory"); }
+static int js_nomem(js_ctx *j) { return cg_err_set(j->err, CG_ENOMEM, "filter: out of memory"); }
 
 /* Python's repr() of a finite double: shortest round-trip digits, positional for 1e-4 <= |v| < 1e16. */
 static void py_float_text(double v, char *buf, size_t n) {
@@ -62,7 +62,7 @@ static int add_json_value(js_ctx *j, cg__fterm *t, const json_t *v) {
     return cg_err_set(j->err, CG_EINVAL, "filter %s:%.200s: values must be strings, numbers, booleans or null",
                       cg__filter_axis_name(j->axis), t->name);
   }
-  return rc ? nomem(j) : 0;
+  return rc ? js_nomem(j) : 0;
 }
 
 static int add_values(js_ctx *j, cg__fterm *t, const json_t *values) {
@@ -88,7 +88,7 @@ static int bound(js_ctx *j, cg__fterm *t, const json_t *v, const char *which, do
   return 1;
 }
 
-static int add_range(js_ctx *j, cg__fterm *t, const json_t *entry) {
+static int js_add_range(js_ctx *j, cg__fterm *t, const json_t *entry) {
   t->is_range = 1;
   t->has_min = bound(j, t, json_object_get(entry, "min"), "min", &t->min);
   if (t->has_min < 0) return t->has_min;
@@ -107,7 +107,7 @@ static int parse_entry(js_ctx *j, const json_t *entry) {
   if (!json_is_object(entry) || !json_is_string(name))
     return cg_err_set(j->err, CG_EINVAL, "filter %s: annotation_value entries need a \"name\" string", ax);
   cg__fterm *t = cg__filter_add_term(&j->f->ax[j->axis], json_string_value(name), json_string_length(name));
-  if (!t) return nomem(j);
+  if (!t) return js_nomem(j);
   if (strlen(t->name) != json_string_length(name))
     return cg_err_set(j->err, CG_EINVAL, "filter %s: NUL byte in a name", ax);
   const json_t *values = json_object_get(entry, "values");
@@ -117,7 +117,7 @@ static int parse_entry(js_ctx *j, const json_t *entry) {
       return cg_err_set(j->err, CG_EINVAL, "filter %s:%.200s: do not mix range and value filters", ax, t->name);
     return add_values(j, t, values);
   }
-  return add_range(j, t, entry);
+  return js_add_range(j, t, entry);
 }
 
 static int parse_annotations(js_ctx *j, const json_t *list) {
@@ -162,7 +162,7 @@ static int parse_index(js_ctx *j, const json_t *list) {
     int64_t lo = 0, hi = 0;
     int rc = index_entry(j, e, &lo, &hi);
     if (rc) return rc;
-    if (cg__faxis_add_index(a, lo, hi)) return nomem(j);
+    if (cg__faxis_add_index(a, lo, hi)) return js_nomem(j);
   }
   return 0;
 }
@@ -183,7 +183,7 @@ static int parse_axis(js_ctx *j, const json_t *ax) {
   return 0;
 }
 
-static int parse_filter(js_ctx *j, const json_t *filter, unsigned allowed) {
+static int js_parse_filter(js_ctx *j, const json_t *filter, unsigned allowed) {
   if (!filter || json_is_null(filter)) return 0;
   if (!json_is_object(filter)) return cg_err_set(j->err, CG_EINVAL, "filter: must be a JSON object");
   const char *key;
@@ -203,8 +203,8 @@ int cg_filter_from_json(const json_t *filter, unsigned allowed_axes, cg_filter *
   js_ctx j = {.err = err};
   *out = NULL;
   j.f = cg__filter_new();
-  if (!j.f) return nomem(&j);
-  int rc = parse_filter(&j, filter, allowed_axes);
+  if (!j.f) return js_nomem(&j);
+  int rc = js_parse_filter(&j, filter, allowed_axes);
   if (rc) {
     cg_filter_free(j.f);
     return rc;

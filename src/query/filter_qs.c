@@ -45,7 +45,7 @@ typedef struct qs_ctx {
   cg_err *err;
 } qs_ctx;
 
-static int bad(qs_ctx *q, const char *why) {
+static int qs_bad(qs_ctx *q, const char *why) {
   return cg_err_set(q->err, CG_EINVAL, "filter %s:%.200s: %s", cg__filter_axis_name(q->axis), q->name, why);
 }
 
@@ -61,10 +61,10 @@ static int term_for(qs_ctx *q, cg__fterm **t) {
 static int add_value(qs_ctx *q, char *v, size_t len) {
   cg__fterm *t;
   len = pct_decode(v, len, 0);
-  if (memchr(v, '\0', len)) return bad(q, "NUL byte in value");
+  if (memchr(v, '\0', len)) return qs_bad(q, "NUL byte in value");
   int rc = term_for(q, &t);
   if (rc) return rc;
-  if (t->is_range) return bad(q, "do not mix range and value filters");
+  if (t->is_range) return qs_bad(q, "do not mix range and value filters");
   if (cg__fterm_add_value(t, CG__FV_STR, v, len, 0)) return cg_err_set(q->err, CG_ENOMEM, "filter: out of memory");
   return 0;
 }
@@ -74,22 +74,22 @@ static int range_end(qs_ctx *q, char *s, size_t len, double *out) {
   len = pct_decode(s, len, 0);
   s[len] = '\0';
   if (len == 1 && s[0] == '*') return 0;
-  if (memchr(s, '\0', len) || cg__filter_parse_number(s, out)) return bad(q, "malformed number in range");
+  if (memchr(s, '\0', len) || cg__filter_parse_number(s, out)) return qs_bad(q, "malformed number in range");
   return 1;
 }
 
-static int add_range(qs_ctx *q, char *v, size_t len, size_t comma) {
+static int qs_add_range(qs_ctx *q, char *v, size_t len, size_t comma) {
   cg__fterm *t;
   double lo = 0, hi = 0;
   int has_lo = range_end(q, v, comma, &lo);
   if (has_lo < 0) return has_lo;
   int has_hi = range_end(q, v + comma + 1, len - comma - 1, &hi);
   if (has_hi < 0) return has_hi;
-  if (!has_lo && !has_hi) return bad(q, "a range needs a min or a max");
+  if (!has_lo && !has_hi) return qs_bad(q, "a range needs a min or a max");
   int rc = term_for(q, &t);
   if (rc) return rc;
-  if (t->nv) return bad(q, "do not mix range and value filters");
-  if (t->is_range) return bad(q, "duplicate range");
+  if (t->nv) return qs_bad(q, "do not mix range and value filters");
+  if (t->is_range) return qs_bad(q, "duplicate range");
   t->is_range = 1;
   t->has_min = has_lo;
   t->has_max = has_hi;
@@ -102,12 +102,12 @@ static int parse_value(qs_ctx *q, char *v, size_t len) {
   char *c1 = memchr(v, ',', len);
   if (!c1) return add_value(q, v, len);
   size_t comma = (size_t)(c1 - v);
-  if (memchr(c1 + 1, ',', len - comma - 1)) return bad(q, "badly formatted value (more than one ',')");
-  return add_range(q, v, len, comma);
+  if (memchr(c1 + 1, ',', len - comma - 1)) return qs_bad(q, "badly formatted value (more than one ',')");
+  return qs_add_range(q, v, len, comma);
 }
 
 /* key (klen) and value (vlen) are once-decoded, NUL-terminated copies. */
-static int parse_filter(qs_ctx *q, char *key, size_t klen, char *val, size_t vlen) {
+static int qs_parse_filter(qs_ctx *q, char *key, size_t klen, char *val, size_t vlen) {
   char *colon = memchr(key, ':', klen);
   if (!colon) return 0; /* not a filter parameter */
   size_t alen = (size_t)(colon - key);
@@ -118,12 +118,12 @@ static int parse_filter(qs_ctx *q, char *key, size_t klen, char *val, size_t vle
   char *name = colon + 1;
   size_t nlen = klen - alen - 1;
   q->name = name;
-  if (memchr(name, ':', nlen)) return bad(q, "more than one ':' in the parameter name");
+  if (memchr(name, ':', nlen)) return qs_bad(q, "more than one ':' in the parameter name");
   nlen = pct_decode(name, nlen, 0);
   name[nlen] = '\0';
   q->name_len = nlen;
-  if (strlen(name) != nlen) return bad(q, "NUL byte in name");
-  if (!(q->allowed & (1u << q->axis))) return bad(q, "this route does not filter on that axis");
+  if (strlen(name) != nlen) return qs_bad(q, "NUL byte in name");
+  if (!(q->allowed & (1u << q->axis))) return qs_bad(q, "this route does not filter on that axis");
   return parse_value(q, val, vlen);
 }
 
@@ -138,7 +138,7 @@ static int parse_pair(qs_ctx *q, const char *p, size_t n, char *scratch) {
   key[klen] = '\0';
   vlen = pct_decode(val, vlen, 1);
   val[vlen] = '\0';
-  return parse_filter(q, key, klen, val, vlen);
+  return qs_parse_filter(q, key, klen, val, vlen);
 }
 
 int cg_filter_parse_query(const char *qs, size_t len, unsigned allowed_axes, cg_filter **out, cg_err *err) {
