@@ -35,6 +35,7 @@ int cg__frame_add_col(cg_frame *f, cg_column *col, int *cap, const char *path, c
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int check_unique(char **names, int n, const char *path, cg_err *err) {
+  if (n < 2) return 0;
   char **s = cg_malloc_array((size_t)(n ? n : 1), sizeof *s);
   if (!s) return cg_err_set(err, CG_ENOMEM, "%s: out of memory", path);
   memcpy(s, names, (size_t)n * sizeof *s);

@@ -140,7 +140,7 @@ static int matrix_facts(facts *out, cg_h5ad *h, const char *which, cg_err *e) {
 }
 
 static void embedding_facts(facts *out, cg_embedding *em, int ne) {
-  qsort(em, (size_t)ne, sizeof *em, cmp_emb);
+  if (ne > 1) qsort(em, (size_t)ne, sizeof *em, cmp_emb);
   for (int i = 0; i < ne; i++) {
     double sx = 0, sy = 0;
     long long nan = 0;
