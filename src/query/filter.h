@@ -23,7 +23,8 @@
  * Evaluation (cg_filter_select): rows of the axis that satisfy the index list (if any) AND every condition.
  *  - The name `name_0` is the axis index (row names; exact string match); it takes precedence over a
  *    column that happens to have that name.
- *  - categorical: value = category string (JSON true/false = "True"/"False", numbers as their shortest text);
+ *  - categorical: value = category string (JSON true/false = "True"/"False", JSON numbers as Python str()
+ *    writes them, e.g. 2.0 -> "2.0", the way numeric categories are stored);
  *  - bool: "True"/"true"/JSON true and "False"/"false"/JSON false;
  *  - float32/int32: values are numbers (equality) or an inclusive range; NaN never matches a range;
  *  - string: exact string;
