@@ -7,8 +7,8 @@
  *     into the major arrays; count entries
  *     per minor line; gene stats; hash
  *   relocate   if fewer entries arrived than the hint announced, slide the major arrays down (pread/pwrite)
- *   pass 2     map the major arrays read-only and the minor arrays read-write (file pages, not anonymous
- *              memory) and transpose chunk by chunk through anonymous buffers (bundle_transpose.c)
+ *   pass 2     map the major arrays read-only (file pages, not anonymous memory) and produce the minor
+ *              arrays range by range through anonymous buffers, written with pwrite (bundle_transpose.c)
  *   hash       the minor arrays, one thread each
  *
  * Invariants
@@ -268,15 +268,18 @@ static int pass2(mx *m, const uint64_t o[4]) {
   uint64_t n4 = 4 * (uint64_t)m->nnz;
   map src = {0}, dst = {0};
   int rc = 0;
-  if (!rc && n4) rc = map_range(m, &src, o[a], o[a + 1] + n4 - o[a], 0);
-  if (!rc && n4) rc = map_range(m, &dst, o[b], o[b + 1] + n4 - o[b], 1);
+  if (n4) rc = map_range(m, &src, o[a], o[a + 1] + n4 - o[a], 0);
   if (rc || !n4) goto done;
-  uint8_t *s0 = src.p + src.skew, *d0 = dst.p + dst.skew;
+  uint8_t *s0 = src.p + src.skew;
   cg__tp t = {m->mptr, m->n_major, m->n_minor, (const uint32_t *)s0, (const float *)(s0 + (o[a + 1] - o[a])),
-              (uint32_t *)d0, (float *)(d0 + (o[b + 1] - o[b])), m->cnt};
+              m->w->fd, o[b], o[b + 1], m->cnt};
   if ((rc = cg__bundle_transpose(&t, m->err))) goto done;
+  munmap(src.p, src.len);
+  src.p = NULL;
   if (m->in->progress) m->in->progress(m->in->progress_ctx, "checksums", 0.0);
-  hjob hi = {t.di, n4, 0}, hv = {t.dv, n4, 0};
+  if ((rc = map_range(m, &dst, o[b], o[b + 1] + n4 - o[b], 0))) goto done;
+  uint8_t *d0 = dst.p + dst.skew;
+  hjob hi = {d0, n4, 0}, hv = {d0 + (o[b + 1] - o[b]), n4, 0};
   run2(hash_job, &hi, &hv);
   cg__bw_set(m->w, m->sec0 + 3 + b, o[b], n4, hi.h);
   cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], n4, hv.h);

@@ -72,14 +72,15 @@ typedef struct cg__plan {
 /* Encodes the META section for plan p (bundle_wmeta.c); *out is owned by the caller (cg_free). */
 int cg__bundle_meta_build(const cg__plan *p, uint8_t **out, size_t *len, cg_err *err);
 
-/* Pass 2: fills the minor orientation di/dv (n_minor lines at minor_ptr) from the major one (bundle_transpose.c). */
+/* Pass 2: writes the minor orientation (n_minor lines at minor_ptr) with pwrite at di_off/dv_off, from the major
+ * one (mapped read-only) (bundle_transpose.c). */
 typedef struct cg__tp {
   const uint64_t *ptr; /* n_major+1 */
   int64_t n_major, n_minor;
   const uint32_t *si;
   const float *sv;
-  uint32_t *di;
-  float *dv;
+  int fd;
+  uint64_t di_off, dv_off;   /* file offsets of the destination index and value sections */
   const uint64_t *minor_ptr; /* n_minor+1 */
 } cg__tp;
 int cg__bundle_transpose(const cg__tp *t, cg_err *err);
