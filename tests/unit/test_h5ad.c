@@ -343,8 +343,8 @@ static whole read_whole(cg_h5ad *h, const char *which, int64_t bs, int sort) {
     assert_int_equal(cg_sparse_block_check(&b, cg_h5ad_matrix_major(m) == CG_AXIS_OBS ? mi->n_cols : mi->n_rows, &e), 0);
     w.idx = realloc(w.idx, (size_t)(w.nnz + b.nnz + 1) * sizeof *w.idx);
     w.val = realloc(w.val, (size_t)(w.nnz + b.nnz + 1) * sizeof *w.val);
-    memcpy(w.idx + w.nnz, b.idx, (size_t)b.nnz * sizeof *w.idx);
-    memcpy(w.val + w.nnz, b.val, (size_t)b.nnz * sizeof *w.val);
+    if (b.nnz) memcpy(w.idx + w.nnz, b.idx, (size_t)b.nnz * sizeof *w.idx);
+    if (b.nnz) memcpy(w.val + w.nnz, b.val, (size_t)b.nnz * sizeof *w.val);
     for (int64_t l = 0; l < c; l++) w.ptr[f + l + 1] = w.nnz + b.ptr[l + 1];
     w.nnz += b.nnz;
   }
