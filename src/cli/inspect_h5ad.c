@@ -119,6 +119,7 @@ static int matrix_checksum(cg_h5ad_matrix *m, json_t *o, cg_err *err) {
 static json_t *matrix_json(cg_h5ad *h, const char *which, int checksum, cg_err *err) {
   cg_h5ad_matrix *m = NULL;
   if (cg_h5ad_matrix_open(h, which, &m, err)) return NULL;
+  cg_h5ad_matrix_sort_lines(m, 1); /* read what anndata reads: unsorted indices are legal in scipy */
   const cg_matrix_info *mi = cg_h5ad_matrix_info(m);
   int absent = mi->format == CG_MAT_ABSENT;
   int64_t rows = absent ? cg_h5ad_n_obs(h) : mi->n_rows, cols = absent ? cg_h5ad_n_vars(h) : mi->n_cols;

@@ -35,6 +35,7 @@ static int read_block(void *ctx, int64_t first, int64_t count, cg_sparse_block *
 static int load_parts(cg_h5ad *h, const char *which, loaded *l, cg_err *err) {
   int rc = cg_h5ad_matrix_open(h, which, &l->mat, err);
   if (rc) return rc;
+  cg_h5ad_matrix_sort_lines(l->mat, 1); /* scipy and anndata accept unsorted indices; the bundle stores sorted */
   int raw = strcmp(which, "raw") == 0;
   if ((rc = cg_h5ad_read_frame(h, CG_AXIS_OBS, 0, &l->obs, err))) return rc;
   if ((rc = cg_h5ad_read_frame(h, CG_AXIS_VAR, raw, &l->var, err))) return rc;
