@@ -8,12 +8,6 @@
 
 #include "bundle/bundle.h"
 
-/* The reader is compiled into this target (not taken from libcgcore) so that libFuzzer's coverage
- * instrumentation (-fsanitize=fuzzer applies to this target's own sources only) sees the validation code. The
- * linker then never pulls these objects from the archive. */
-#include "../../src/bundle/bundle_open.c"
-#include "../../src/bundle/bundle_read.c"
-#include "../../src/bundle/bundle_verify.c"
 
 static volatile uint64_t sink;
 
