@@ -151,10 +151,15 @@ static size_t lzf_filter(unsigned flags, size_t cd_n, const unsigned cd[], size_
   return n;
 }
 
+/* Always our own class, never H5Zfilter_avail's answer: that would dlopen Debian's LZF plugin, which is not
+ * linked against liblzf. Registering again replaces an earlier class (the reader's is equivalent). */
 int cg__h5w_lzf_register(void) {
   static const H5Z_class2_t cls = {H5Z_CLASS_T_VERS, CG_H5W_FILTER_LZF, 1, 1, "lzf", NULL, NULL, lzf_filter};
-  if (H5Zfilter_avail(CG_H5W_FILTER_LZF) > 0) return 0;
-  return H5Zregister(&cls) < 0 ? CG_EIO : 0;
+  static int done;
+  if (done) return 0;
+  if (H5Zregister(&cls) < 0) return CG_EIO;
+  done = 1;
+  return 0;
 }
 
 /* ---- datasets ------------------------------------------------------------------------------------- */
@@ -265,10 +270,11 @@ int cg_h5ad_write_string(cg_h5ad_writer *w, const char *path, const char *s, cg_
 int cg_h5ad_write_strings(cg_h5ad_writer *w, const char *path, const char *const *s, int64_t n,
                           cg_err *err) {
   const char **fixed = NULL;
-  for (int64_t i = 0; i < n && !fixed; i++)
-    if (!s[i]) fixed = cg_malloc_array((size_t)n, sizeof *fixed);
-  if (fixed)
-    for (int64_t i = 0; i < n; i++) fixed[i] = s[i] ? s[i] : "";
+  int64_t nulls = 0;
+  for (int64_t i = 0; i < n; i++) nulls += !s[i];
+  if (nulls && !(fixed = cg_malloc_array((size_t)n, sizeof *fixed)))
+    return cg_err_set(err, CG_ENOMEM, "/%s: %lld strings", path, (long long)n);
+  for (int64_t i = 0; fixed && i < n; i++) fixed[i] = s[i] ? s[i] : "";
   hid_t t = str_type();
   hsize_t dims[1] = {(hsize_t)n};
   int rc = t < 0 ? cg__h5w_fail(err, CG_EIO, "string type")
