@@ -5,7 +5,8 @@ PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libhdf5-dev hdf5-plugin-lzf liblzf-dev libxxhash-dev libcmocka-dev
   libjansson-dev libmicrohttpd-dev libdeflate-dev libzstd-dev
-  python3-anndata python3-h5py python3-scipy python3-numpy
+  python3-anndata python3-h5py python3-scipy python3-numpy python3-pytest
+  python3-flatbuffers flatbuffers-compiler wrk
 )
 missing=()
 for p in "${PKGS[@]}"; do
