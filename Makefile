@@ -20,12 +20,12 @@ build: $(BUILD)/build.ninja
 
 build-asan:
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCG_SANITIZE=ON -DCG_WERROR=ON >/dev/null
-	ninja -C build-asan -j $(JOBS)
+	ninja -C build-asan -j $(JOBS) $$(ninja -C build-asan -t targets all | grep -oE '^test_[a-z0-9_]+' | sort -u)
 
 build-fuzz:
 	CC=clang cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCG_SANITIZE=ON \
 	  -DCG_FUZZ=ON -DCG_WERROR=ON >/dev/null
-	ninja -C build-fuzz -j $(JOBS)
+	ninja -C build-fuzz -j $(JOBS) $$(ninja -C build-fuzz -t targets all | grep -oE '^fuzz_[a-z0-9_]+' | sort -u)
 
 # Unit tests under ASan/UBSan, the fuzzers for a bounded time, then every test on the release build.
 # The last line printed is CTest's summary of the full run.
