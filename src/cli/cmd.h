@@ -4,9 +4,14 @@
 #ifndef CG_CLI_CMD_H
 #define CG_CLI_CMD_H
 
+#ifndef CG_VERSION
+#define CG_VERSION "0.1.0" /* the one version string of the binary */
+#endif
+
 int cg_cmd_ingest(int argc, char **argv);
 int cg_cmd_inspect(int argc, char **argv);
 int cg_cmd_synth(int argc, char **argv);
+int cg_cmd_explorer(int argc, char **argv);
 
 /* Shared helper: true if argv has -h or --help. */
 int cg_cli_wants_help(int argc, char **argv);

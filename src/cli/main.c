@@ -4,7 +4,9 @@
 
 #include "cli/cmd.h"
 
+#ifndef CG_VERSION
 #define CG_VERSION "0.1.0"
+#endif
 
 typedef struct command {
   const char *name;
@@ -15,6 +17,7 @@ typedef struct command {
 static const command commands[] = {
     {"ingest", cg_cmd_ingest, "convert an .h5ad file into an immutable dataset bundle (.cgb)"},
     {"inspect", cg_cmd_inspect, "summarise an .h5ad file or a .cgb bundle (--json for machines)"},
+    {"explorer", cg_cmd_explorer, "serve datasets over the cellxgene Explorer API (v0.2/v0.3)"},
     {"synth", cg_cmd_synth, "write a realistic synthetic .h5ad dataset (for benchmarks)"},
 };
 

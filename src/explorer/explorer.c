@@ -1,0 +1,474 @@
+/* explorer.c — routing and the response pipeline of the Explorer API (caching design in explorer.h).
+ *
+ *   path ──parse_target──> (dataset, api version, route) ──xds──> bundle
+ *     ──method (405) ── Accept (406) ── ETag (304) ── body cache (hit) ── handler or pool job ── encode ── cache
+ */
+#include "explorer/explorer.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "base/mem.h"
+#include "explorer/explorer_int.h"
+#include "http/http_codec.h"
+
+#define OCTET "application/octet-stream"
+#define CC_IMMUTABLE "public, max-age=31536000, immutable"
+#define CC_REVALIDATE "public, no-cache"
+#define VARY "Accept, Accept-Encoding"
+#define SMALL_BODY_LIMIT ((size_t)1 << 20)
+#define SUMMARIZE_BODY_LIMIT ((size_t)1000000)
+#define PDU_BODY_LIMIT ((size_t)100 << 20)
+
+static const cg__xroute routes[] = {
+    {"config", 0, 0, 1, 0, cg__x_config, NULL, NULL},
+    {"schema", 0, 0, 1, 0, cg__x_schema, NULL, NULL},
+    {"colors", 0, 0, 1, 0, cg__x_colors, NULL, NULL},
+    {"annotations/obs", 1, 0, 1, 0, cg__x_annotations_obs, cg__x_not_implemented, NULL},
+    {"annotations/var", 1, 0, 1, 0, cg__x_annotations_var, cg__x_not_implemented, NULL},
+    {"data/var", 1, 0, 1, 0, cg__x_data_var, cg__x_data_var, NULL},
+    {"layout/obs", 1, 0, 1, 0, cg__x_layout_obs, NULL, NULL},
+    {"summarize/var", 1, 0, 1, 1, cg__x_summarize_var, NULL, cg__x_summarize_var},
+    {"genesets", 0, 0, 0, 0, cg__x_genesets, cg__x_not_implemented, NULL},
+    {"diffexp/obs", 0, 0, 1, 1, NULL, NULL, cg__x_diffexp_obs},
+    {"diffexp/obs2", 0, 1, 0, 0, NULL, NULL, cg__x_not_implemented},
+    {"s3_uri", 0, 1, 0, 0, cg__x_s3_uri, NULL, NULL},
+};
+#define NROUTES ((int)(sizeof routes / sizeof routes[0]))
+enum { R_HEALTH = NROUTES, R_METRICS, R_UNROUTED, R_COUNT };
+static const char *route_names[R_COUNT];
+
+struct cg_explorer {
+  cg_explorer_opts o;
+  cg__xds *ds;
+  cg_http_cache *cache;
+  cg_http_metrics *metrics;
+  cg_http_server *server;
+};
+
+/* --- lifetime -------------------------------------------------------------------------------------------- */
+
+static void init_route_names(void) {
+  for (int i = 0; i < NROUTES; i++) route_names[i] = routes[i].name;
+  route_names[R_HEALTH] = "health", route_names[R_METRICS] = "metrics", route_names[R_UNROUTED] = "unrouted";
+}
+
+int cg_explorer_create(const cg_explorer_opts *o, cg_explorer **out, cg_err *err) {
+  *out = NULL;
+  if (!o->bundle == !o->data_dir) return cg_err_set(err, CG_EINVAL, "explorer: need a bundle or a data directory");
+  cg_explorer *x = cg_calloc(1, sizeof *x);
+  if (!x) return cg_err_set(err, CG_ENOMEM, "explorer");
+  x->o = *o;
+  if (!x->o.version) x->o.version = "0";
+  init_route_names();
+  int rc = cg__xds_create(o->bundle, o->data_dir, o->max_open, &x->ds, err);
+  if (!rc) {
+    x->cache = cg_http_cache_create(o->cache_bytes);
+    x->metrics = cg_http_metrics_create(route_names, R_COUNT);
+    if (!x->cache || !x->metrics) rc = cg_err_set(err, CG_ENOMEM, "explorer caches");
+  }
+  if (rc) {
+    cg_explorer_free(x);
+    return rc;
+  }
+  *out = x;
+  return 0;
+}
+
+void cg_explorer_free(cg_explorer *x) {
+  if (!x) return;
+  cg__xds_free(x->ds);
+  cg_http_cache_free(x->cache);
+  cg_http_metrics_free(x->metrics);
+  cg_free(x);
+}
+
+void cg_explorer_attach(cg_explorer *x, cg_http_server *s) { x->server = s; }
+
+const char *cg__x_version(const cg__xq *q) { return q->x->o.version; }
+
+const char *cg__x_dataset_name(const cg__xq *q) {
+  const char *t = cg_bundle_title(q->b);
+  if (t && *t) return t;
+  if (q->x->o.display_name) return q->x->o.display_name;
+  if (q->ds[0]) return q->ds;
+  const char *s = cg__xds_single_name(q->x->ds);
+  return s ? s : "dataset";
+}
+
+/* --- responses ------------------------------------------------------------------------------------------- */
+
+static int status_of(int code) {
+  switch (code) {
+  case CG_EINVAL:
+  case CG_ERANGE:
+  case CG_EFORMAT: return 400;
+  case CG_ENOTFOUND: return 404;
+  case CG_EUNSUPPORTED: return 501;
+  case CG_ENOMEM: return 503;
+  default: return 500;
+  }
+}
+
+static void set_body(cg_http_resp *p, cg_http_blob *b) {
+  cg_http_blob_release(p->body);
+  p->body = b;
+}
+
+static void error_resp(cg_http_resp *p, int status, const char *msg) {
+  json_t *j = json_pack("{s:s,s:i,s:s}", "status", "error", "code", status, "message", msg ? msg : "");
+  char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  set_body(p, s ? cg_http_blob_copy(s, strlen(s)) : NULL);
+  free(s);
+  json_decref(j);
+  p->status = status, p->content_type = "application/json", p->cache_control = "no-store";
+  p->content_encoding = NULL, p->etag[0] = 0, p->vary = NULL;
+}
+
+static void error_code(cg_http_resp *p, int code, const cg_err *err) {
+  error_resp(p, status_of(code), err->msg[0] ? err->msg : cg_strerror(code));
+}
+
+static const char *cache_control(const cg__xq *q) {
+  if (!q->route->cacheable) return "no-store";
+  return q->content_addressed ? CC_IMMUTABLE : CC_REVALIDATE;
+}
+
+/* Encodes o for the client, stores it in the body cache when cacheable, fills the response. */
+static void finish_ok(cg__xq *q, cg__xout *o, cg_http_resp *p) {
+  cg_http_enc enc = o->len >= CG_HTTP_COMPRESS_MIN ? q->enc : CG_HTTP_ENC_IDENTITY;
+  cg_http_blob *b = NULL;
+  uint8_t *z;
+  size_t zlen;
+  cg_err err = {0};
+  if (enc != CG_HTTP_ENC_IDENTITY && cg_http_compress(enc, o->buf, o->len, &z, &zlen, &err) == 0) {
+    cg_free(o->buf);
+    b = cg_http_blob_take(z, zlen);
+  } else {
+    enc = CG_HTTP_ENC_IDENTITY;
+    b = cg_http_blob_take(o->buf, o->len);
+  }
+  o->buf = NULL;
+  if (!b) return error_resp(p, 503, "out of memory");
+  b->tag = (int)enc;
+  if (q->route->cacheable) {
+    char key[CG_HTTP_ETAG_MAX + 8];
+    snprintf(key, sizeof key, "%s-%s", q->etag, cg_http_enc_suffix(q->enc));
+    cg_http_cache_put(q->x->cache, key, b);
+  }
+  set_body(p, b);
+  p->status = 200, p->content_type = o->ctype, p->content_encoding = cg_http_enc_name(enc);
+  p->cache_control = cache_control(q), p->vary = VARY, p->note = "miss";
+  snprintf(p->etag, sizeof p->etag, "%s", q->route->cacheable ? q->etag : "");
+}
+
+static cg__xroute_fn route_fn(const cg__xroute *r, const char *method) {
+  if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return r->get;
+  if (strcmp(method, "PUT") == 0) return r->put;
+  if (strcmp(method, "POST") == 0) return r->post;
+  return NULL;
+}
+
+static void run_route(cg__xq *q, cg_http_resp *p) {
+  cg__xout o = {0};
+  cg_err err = {0};
+  int rc = route_fn(q->route, q->method)(q, &o, &err);
+  if (rc) {
+    cg_free(o.buf);
+    return error_code(p, rc, &err);
+  }
+  finish_ok(q, &o, p);
+}
+
+static void xq_free(void *arg) {
+  cg__xq *q = arg;
+  if (!q) return;
+  cg_bundle_release(q->b);
+  cg_free(q);
+}
+
+static void on_job(void *arg, cg_http_req *req, cg_http_resp *p) { run_route(arg, p); }
+
+/* --- ETag ------------------------------------------------------------------------------------------------ */
+
+typedef struct pair_span {
+  const char *s;
+  size_t n;
+} pair_span;
+
+static int cmp_span(const void *a, const void *b) {
+  const pair_span *x = a, *y = b;
+  int c = memcmp(x->s, y->s, x->n < y->n ? x->n : y->n);
+  return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* Hashes the query's pairs in sorted order, so a=1&b=2 and b=2&a=1 share a cache entry. */
+static void hash_query(XXH3_state_t *st, const char *qs, size_t len) {
+  pair_span stack[64], *v = stack;
+  size_t n = 0, cap = 64;
+  for (size_t i = 0; i <= len;) {
+    const char *amp = memchr(qs + i, '&', len - i);
+    size_t e = amp ? (size_t)(amp - qs) : len;
+    if (e > i) {
+      if (n == cap) {
+        pair_span *nv = cg_malloc_array(cap * 2, sizeof *nv);
+        if (!nv) { /* fall back to the raw order: still a correct (if less shared) key */
+          if (v != stack) cg_free(v);
+          XXH3_128bits_update(st, qs, len);
+          return;
+        }
+        memcpy(nv, v, n * sizeof *v);
+        if (v != stack) cg_free(v);
+        v = nv, cap *= 2;
+      }
+      v[n++] = (pair_span){qs + i, e - i};
+    }
+    i = e + 1;
+  }
+  qsort(v, n, sizeof *v, cmp_span);
+  for (size_t k = 0; k < n; k++) {
+    XXH3_128bits_update(st, v[k].s, v[k].n);
+    XXH3_128bits_update(st, "&", 1);
+  }
+  if (v != stack) cg_free(v);
+}
+
+static void make_etag(cg__xq *q) {
+  XXH3_state_t st;
+  XXH3_128bits_reset(&st);
+  char head[256];
+  int n = snprintf(head, sizeof head, "%s|v0.%d|%s|%s|%d|", cg_bundle_id(q->b), q->api, q->route->name, q->method,
+                   q->csv);
+  XXH3_128bits_update(&st, head, (size_t)n);
+  hash_query(&st, q->qs, q->qlen);
+  XXH3_128bits_update(&st, "|", 1);
+  XXH3_128bits_update(&st, q->body, q->blen);
+  XXH128_hash_t h = XXH3_128bits_digest(&st);
+  snprintf(q->etag, sizeof q->etag, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
+}
+
+/* --- routing --------------------------------------------------------------------------------------------- */
+
+typedef struct target {
+  char ds[256];
+  char locator[256];
+  int api;
+  const char *rest; /* route name */
+} target;
+
+static int copy_segment(const char *s, char *dst, size_t cap, const char **after) {
+  const char *slash = strchr(s, '/');
+  size_t n = slash ? (size_t)(slash - s) : strlen(s);
+  if (n == 0 || !slash) return 0;
+  char raw[256];
+  if (n >= sizeof raw) return 0;
+  memcpy(raw, s, n);
+  raw[n] = 0;
+  if (cg_http_form_decode(raw, n, dst, cap) < 0) return 0;
+  *after = slash + 1;
+  return 1;
+}
+
+static int parse_api(const char *s, target *t) {
+  if (strncmp(s, "api/v0.2/", 9) == 0) t->api = 2;
+  else if (strncmp(s, "api/v0.3/", 9) == 0) t->api = 3;
+  else return 0;
+  t->rest = s + 9;
+  return 1;
+}
+
+/* /api/v0.X/R, /e/<ds>/api/v0.X/R, /s3_uri/<locator>/api/v0.X/R. The locator may arrive encoded twice. */
+static int parse_target(const char *path, target *t) {
+  memset(t, 0, sizeof *t);
+  if (path[0] != '/') return 0;
+  const char *s = path + 1, *after;
+  if (strncmp(s, "e/", 2) == 0 && copy_segment(s + 2, t->ds, sizeof t->ds, &after)) return parse_api(after, t);
+  if (strncmp(s, "s3_uri/", 7) == 0 && copy_segment(s + 7, t->locator, sizeof t->locator, &after)) {
+    char once[256];
+    if (strchr(t->locator, '%') && cg_http_form_decode(t->locator, strlen(t->locator), once, sizeof once) >= 0)
+      snprintf(t->locator, sizeof t->locator, "%s", once);
+    return parse_api(after, t);
+  }
+  return parse_api(s, t);
+}
+
+static const cg__xroute *find_route(const char *name, int api) {
+  for (int i = 0; i < NROUTES; i++)
+    if (strcmp(routes[i].name, name) == 0 && (!routes[i].v3_only || api == 3)) return &routes[i];
+  return NULL;
+}
+
+static void allow_header(const cg__xroute *r, cg_http_resp *p) {
+  p->allow = r->get ? (r->put ? "GET, HEAD, PUT" : r->post ? "GET, HEAD, POST" : "GET, HEAD")
+                    : (r->put ? "PUT" : "POST");
+}
+
+/* Accept: binary routes need application/octet-stream; JSON routes application/json (genesets: or text/csv). */
+static int negotiate(cg__xq *q, cg_http_req *req) {
+  const char *acc = cg_http_req_header(req, "Accept");
+  size_t n = acc ? strlen(acc) : 0;
+  if (q->route->binary) return cg_http_accepts(acc, n, OCTET);
+  if (strcmp(q->route->name, "genesets") == 0 && acc && strstr(acc, "text/csv") && cg_http_accepts(acc, n, "text/csv") &&
+      !(strstr(acc, "application/json") && cg_http_accepts(acc, n, "application/json"))) {
+    q->csv = 1;
+    return 1;
+  }
+  return cg_http_accepts(acc, n, "application/json");
+}
+
+static int resolve_bundle(cg_explorer *x, const target *t, cg__xq *q, cg_err *err) {
+  if (t->locator[0]) {
+    q->content_addressed = 1;
+    return cg__xds_get_by_id(x->ds, t->locator, &q->b, q->ds, sizeof q->ds, err);
+  }
+  snprintf(q->ds, sizeof q->ds, "%s", t->ds);
+  if (cg__xds_multi(x->ds) && !t->ds[0]) return cg_err_set(err, CG_ENOTFOUND, "use /e/<dataset-id>/api/...");
+  return cg__xds_get(x->ds, t->ds, &q->b, err);
+}
+
+/* Everything before the work: 0 = go on; otherwise the response is filled. */
+static int prepare(cg_explorer *x, cg_http_req *req, cg__xq *q, cg_http_resp *p) {
+  target t;
+  cg_err err = {0};
+  if (!parse_target(cg_http_req_path(req), &t)) return error_resp(p, 404, "no such route"), 1;
+  q->route = find_route(t.rest, t.api);
+  if (!q->route) return error_resp(p, 404, "no such route"), 1;
+  p->route = (int)(q->route - routes);
+  q->x = x, q->api = t.api, q->method = cg_http_req_method(req);
+  if (!route_fn(q->route, q->method)) {
+    error_resp(p, 405, "method not allowed");
+    return allow_header(q->route, p), 1;
+  }
+  int rc = resolve_bundle(x, &t, q, &err);
+  if (rc) return error_code(p, rc, &err), 1;
+  if (!negotiate(q, req)) return error_resp(p, 406, q->route->binary ? "this route answers application/octet-stream only" : "this route answers application/json only"), 1;
+  q->qs = cg_http_req_query(req), q->qlen = cg_http_req_query_len(req);
+  q->body = cg_http_req_body(req, &q->blen);
+  const char *ae = cg_http_req_header(req, "Accept-Encoding");
+  q->enc = cg_http_pick_encoding(ae, ae ? strlen(ae) : 0);
+  return 0;
+}
+
+/* 304 or a cached body; 1 when the response is complete. */
+static int answer_from_cache(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
+  make_etag(q);
+  p->cache_control = cache_control(q), p->vary = VARY;
+  const char *inm = cg_http_req_header(req, "If-None-Match");
+  if (inm && cg_http_etag_match(inm, strlen(inm), q->etag)) {
+    p->status = 304, p->note = "304";
+    snprintf(p->etag, sizeof p->etag, "%s", q->etag);
+    return 1;
+  }
+  char key[CG_HTTP_ETAG_MAX + 8];
+  snprintf(key, sizeof key, "%s-%s", q->etag, cg_http_enc_suffix(q->enc));
+  cg_http_blob *b = cg_http_cache_get(q->x->cache, key);
+  if (!b) return 0;
+  set_body(p, b);
+  p->status = 200, p->note = "hit", p->content_encoding = cg_http_enc_name((cg_http_enc)b->tag);
+  p->content_type = q->route->binary ? OCTET : "application/json";
+  snprintf(p->etag, sizeof p->etag, "%s", q->etag);
+  return 2;
+}
+
+static int handle_api(cg_explorer *x, cg_http_req *req, cg_http_resp *p) {
+  cg__xq *q = cg_calloc(1, sizeof *q);
+  if (!q) return error_resp(p, 503, "out of memory"), 0;
+  if (prepare(x, req, q, p)) return xq_free(q), 0;
+  if (q->route->cacheable) {
+    int c = answer_from_cache(q, req, p);
+    if (c) return xq_free(q), 0;
+  }
+  if (q->route->heavy && cg_http_defer(req, on_job, q, xq_free) == 0) return CG_HTTP_DEFERRED;
+  run_route(q, p);
+  xq_free(q);
+  return 0;
+}
+
+/* --- /health, /metrics ----------------------------------------------------------------------------------- */
+
+static void health(cg_explorer *x, cg_http_resp *p) {
+  json_t *j = json_pack("{s:s,s:s,s:s}", "status", "pass", "version", x->o.version, "mode",
+                        cg__xds_multi(x->ds) ? "multi" : "single");
+  char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  set_body(p, s ? cg_http_blob_copy(s, strlen(s)) : NULL);
+  free(s);
+  json_decref(j);
+  p->status = 200, p->content_type = "application/health+json", p->cache_control = "no-store";
+  p->route = R_HEALTH;
+}
+
+static int render_gauges(cg_explorer *x, char **b, size_t *l, size_t *c) {
+  cg_http_cache_stats cs;
+  cg_http_cache_get_stats(x->cache, &cs);
+  int open = 0, queued = 0, running = 0;
+  uint64_t opens = 0, evictions = 0;
+  cg__xds_counts(x->ds, &open, &opens, &evictions);
+  if (x->server) cg_http_server_pool_counts(x->server, &queued, &running);
+  return cg_http_metrics_printf(
+      b, l, c,
+      "# TYPE cellgate_cache_hits_total counter\ncellgate_cache_hits_total %llu\n"
+      "# TYPE cellgate_cache_misses_total counter\ncellgate_cache_misses_total %llu\n"
+      "# TYPE cellgate_cache_evictions_total counter\ncellgate_cache_evictions_total %llu\n"
+      "# TYPE cellgate_cache_bytes gauge\ncellgate_cache_bytes %zu\n"
+      "# TYPE cellgate_cache_capacity_bytes gauge\ncellgate_cache_capacity_bytes %zu\n"
+      "# TYPE cellgate_cache_entries gauge\ncellgate_cache_entries %zu\n"
+      "# TYPE cellgate_bundles_open gauge\ncellgate_bundles_open %d\n"
+      "# TYPE cellgate_bundle_opens_total counter\ncellgate_bundle_opens_total %llu\n"
+      "# TYPE cellgate_bundle_evictions_total counter\ncellgate_bundle_evictions_total %llu\n"
+      "# TYPE cellgate_pool_queued gauge\ncellgate_pool_queued %d\n"
+      "# TYPE cellgate_pool_running gauge\ncellgate_pool_running %d\n",
+      (unsigned long long)cs.hits, (unsigned long long)cs.misses, (unsigned long long)cs.evictions, cs.bytes,
+      cs.capacity, cs.entries, open, (unsigned long long)opens, (unsigned long long)evictions, queued, running);
+}
+
+static void metrics(cg_explorer *x, cg_http_resp *p) {
+  char *b = NULL;
+  size_t l = 0, c = 0;
+  int rc = cg_http_metrics_render(x->metrics, &b, &l, &c);
+  if (!rc) rc = render_gauges(x, &b, &l, &c);
+  if (rc) {
+    cg_free(b);
+    return error_resp(p, 503, "out of memory");
+  }
+  set_body(p, cg_http_blob_take(b, l));
+  p->status = 200, p->content_type = "text/plain; version=0.0.4", p->cache_control = "no-store";
+  p->route = R_METRICS;
+}
+
+/* --- the HTTP handler ------------------------------------------------------------------------------------ */
+
+static int on_request(void *ctx, cg_http_req *req, cg_http_resp *p) {
+  cg_explorer *x = ctx;
+  const char *path = cg_http_req_path(req), *m = cg_http_req_method(req);
+  int get = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+  p->route = R_UNROUTED;
+  if (strcmp(path, "/health") == 0 || strcmp(path, "/metrics") == 0) {
+    if (!get) {
+      error_resp(p, 405, "method not allowed");
+      p->allow = "GET, HEAD";
+      return 0;
+    }
+    return path[1] == 'h' ? health(x, p) : metrics(x, p), 0;
+  }
+  return handle_api(x, req, p);
+}
+
+static size_t body_limit(void *ctx, const char *method, const char *path) {
+  if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return 0;
+  if (strstr(path, "/summarize/var")) return SUMMARIZE_BODY_LIMIT;
+  if (strstr(path, "/diffexp/obs2")) return PDU_BODY_LIMIT;
+  return SMALL_BODY_LIMIT;
+}
+
+static void on_observe(void *ctx, int route, int status, double seconds) {
+  cg_explorer *x = ctx;
+  cg_http_metrics_observe(x->metrics, route, status, seconds);
+}
+
+void cg_explorer_http_opts(cg_explorer *x, cg_http_opts *o) {
+  o->on_request = on_request, o->ctx = x, o->body_limit = body_limit, o->on_observe = on_observe;
+}

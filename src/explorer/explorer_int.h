@@ -1,0 +1,97 @@
+/* explorer_int.h — shared between the explorer's files (not a public contract). */
+#ifndef CG_EXPLORER_EXPLORER_INT_H
+#define CG_EXPLORER_EXPLORER_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bundle/bundle.h"
+#include "explorer/explorer.h"
+#include "http/http_cache.h"
+#include "http/http_hdr.h"
+#include "http/http_metrics.h"
+
+#define CG_X_COLUMN_MAX 32 /* cellxgene's column_request_max */
+#define CG_X_LAYOUT_MAX 30
+
+/* --- dataset registry (explorer_ds.c) --- */
+typedef struct cg__xds cg__xds;
+int cg__xds_create(const char *bundle, const char *dir, int max_open, cg__xds **out, cg_err *err);
+void cg__xds_free(cg__xds *d);
+/* A new reference to the bundle of dataset name ("" in single mode); CG_ENOTFOUND when there is none. */
+int cg__xds_get(cg__xds *d, const char *name, cg_bundle **out, cg_err *err);
+/* The same by content id (the name it was opened under goes to name[cap]). */
+int cg__xds_get_by_id(cg__xds *d, const char *id, cg_bundle **out, char *name, size_t cap, cg_err *err);
+int cg__xds_multi(const cg__xds *d);
+void cg__xds_counts(cg__xds *d, int *open, uint64_t *opens, uint64_t *evictions);
+/* Single mode: the file's base name; multi mode: NULL. */
+const char *cg__xds_single_name(const cg__xds *d);
+
+/* --- one routed API request --- */
+typedef struct cg__xq {
+  cg_explorer *x;
+  const struct cg__xroute *route;
+  cg_bundle *b; /* one reference */
+  char ds[256]; /* dataset name as addressed ("" single mode) */
+  int api;      /* 2 or 3 */
+  int content_addressed;
+  int csv;      /* genesets as text/csv */
+  const char *method;
+  const char *qs; /* raw query */
+  size_t qlen;
+  const char *body;
+  size_t blen;
+  cg_http_enc enc;
+  char etag[CG_HTTP_ETAG_MAX];
+} cg__xq;
+
+/* What a route produces: a body (cg_malloc'd, taken) and its type. */
+typedef struct cg__xout {
+  uint8_t *buf;
+  size_t len;
+  const char *ctype;
+} cg__xout;
+
+typedef int (*cg__xroute_fn)(cg__xq *q, cg__xout *o, cg_err *err);
+
+typedef struct cg__xroute {
+  const char *name;   /* path after /api/v0.X/ */
+  int binary;         /* FlatBuffers: Accept must admit application/octet-stream */
+  int v3_only;
+  int cacheable;      /* pure function of bundle + request: ETag, 304, body cache */
+  int heavy;          /* runs on the worker pool */
+  cg__xroute_fn get, put, post;
+} cg__xroute;
+
+/* --- route handlers --- */
+int cg__x_config(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_schema(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_colors(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_genesets(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_s3_uri(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_annotations_obs(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_annotations_var(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_data_var(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_layout_obs(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_summarize_var(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_diffexp_obs(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_not_implemented(cg__xq *q, cg__xout *o, cg_err *err);
+
+/* Helpers shared by the handlers (explorer_json.c). */
+const char *cg__x_version(const cg__xq *q);
+/* Name shown for the dataset: bundle title, --title, the dataset id or the file name. */
+const char *cg__x_dataset_name(const cg__xq *q);
+/* Layout name of an embedding ("X_umap" → "umap"), or NULL when it is not a layout (no "X_" prefix). */
+const char *cg__x_layout_name(const cg_bundle_embedding *e);
+/* Query parameter values: calls fn(ctx, decoded value) for every pair whose key is name; stops on non-zero. */
+int cg__x_query_each(const char *qs, size_t len, const char *name, int (*fn)(void *ctx, const char *v),
+                     void *ctx);
+/* The first value of name, decoded into buf; 1 found, 0 absent, CG_EINVAL too long. */
+int cg__x_query_get(const char *qs, size_t len, const char *name, char *buf, size_t cap);
+/* v0.3 nbins parameter: 0 when absent (or v0.2), else 1..32767; CG_EINVAL when malformed. */
+int cg__x_nbins(const cg__xq *q, int32_t *nbins, cg_err *err);
+int cg__x_json_out(json_t *j, cg__xout *o, cg_err *err); /* takes j */
+
+#endif
