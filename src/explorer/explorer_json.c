@@ -14,7 +14,7 @@
 
 int cg__x_json_out(json_t *j, cg__xout *o, cg_err *err) {
   if (!j) return cg_err_set(err, CG_ENOMEM, "json");
-  char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
+  char *s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
   json_decref(j);
   if (!s) return cg_err_set(err, CG_ENOMEM, "json");
   size_t n = strlen(s);
