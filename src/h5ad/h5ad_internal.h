@@ -13,6 +13,7 @@
  *   h5ad_uns.c     uns title, default_embedding, *_colors, keys
  *   h5ad_matrix.c  X / raw / layers: open, shape checks, sparse blocks
  *   h5ad_dense.c   dense blocks (rows of a 2-D dataset, zeros dropped)
+ *   h5ad_chunks.c  fast path for sparse data/indices: raw chunk reads, inflated outside HDF5 on 2 threads
  *
  * Errors: helpers return 0 or a negative cg_errcode and fill err with "<hdf5 path>: <what> (<why>)".
  * Helpers never print: cg__h5_quiet() turns HDF5's automatic error printing off for the calling thread
@@ -31,6 +32,8 @@
 
 #define CG__PATH_MAX 512
 
+typedef struct cg__chunked cg__chunked;
+
 struct cg_h5ad {
   hid_t file;
   const char *era; /* "legacy", "0.7", "0.8" (static) */
@@ -47,6 +50,7 @@ struct cg_h5ad_matrix {
   hid_t data, indices, indptr;   /* sparse datasets, -1 for dense */
   hid_t idx_mem_type;            /* how indices are read into uint32 (see h5ad_matrix.c note 3) */
   hid_t idx_dxpl;                /* transfer list whose conversion exceptions mark bad indices */
+  cg__chunked *fast[2];          /* data, indices: the chunk fast path (h5ad_chunks.c), NULL if ineligible */
   int idx_signed32;              /* indices stored as int32: values >= 2^31 are negative numbers */
   int64_t n_major, n_minor;      /* lines and their length: rows x cols (CSR, dense) or cols x rows (CSC) */
   int64_t data_len;              /* length of data/indices */
@@ -137,6 +141,16 @@ int cg__uns_key_consumed(cg_h5ad *h, const char *key);
 hid_t cg__dapl_cache(size_t bytes);
 /* "gzip", "lzf", "none", or the filter's name, from a dataset's creation list. */
 void cg__compression_name(hid_t dset, char *buf, size_t n);
+
+/* ---- h5ad_chunks.c ---- */
+/* The fast path for a 1-D dataset read into mem_type without conversion, or NULL when it is not eligible
+ * (h5ad_chunks.c note 1) or memory is short. dset is borrowed and must outlive the handle. */
+cg__chunked *cg__chunked_open(hid_t dset, hid_t mem_type);
+/* Reads elements [start, start+count) of n such datasets into buf[i] (calling thread + one helper thread).
+ * 0, or -1 when anything is off (unallocated or implausible chunk, inflate error, memory): the caller then
+ * reads the same range through HDF5, which gives the reference result or error. */
+int cg__chunked_read(cg__chunked *const *c, void *const *buf, int n, int64_t start, int64_t count);
+void cg__chunked_free(cg__chunked *c);
 
 /* ---- h5ad_dense.c ---- */
 int cg__dense_open(cg_h5ad_matrix *m, cg_err *err);

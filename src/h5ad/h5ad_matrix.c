@@ -14,6 +14,9 @@
  *     blk->idx as uint32 (HDF5 converts; nothing else is held in memory). int32 indices are read without
  *     conversion (a negative one shows up as >= 2^31); wider ones convert with an exception callback that
  *     writes UINT32_MAX for a value out of uint32 range, so the range check reports it.
+ *     When data/indices need no conversion and are chunked with deflate, LZF or no filter, their chunks are
+ *     read raw and inflated on two threads instead (h5ad_chunks.c; same bytes, ~3x less wall time), with
+ *     the hyperslab read as the fallback for anything unusual.
  *  4. The check: offsets non-decreasing and within data; indices < n_minor and strictly increasing within a
  *     line (unsorted or duplicate indices are an error: the bundle writer relies on sorted lines); no +-Inf
  *     value (a float64 beyond float32 range converts to Inf and is reported the same way). NaN is kept.
@@ -118,6 +121,8 @@ static int index_types(cg_h5ad_matrix *m) {
     m->idx_dxpl = H5Pcreate(H5P_DATASET_XFER);
     if (m->idx_dxpl < 0 || H5Pset_type_conv_cb(m->idx_dxpl, on_conv_except, NULL) < 0) return CG_EIO;
   }
+  m->fast[0] = cg__chunked_open(m->data, H5T_NATIVE_FLOAT);
+  if (signed32 || unsigned32) m->fast[1] = cg__chunked_open(m->indices, m->idx_mem_type);
   t = H5Dget_type(m->data);
   cg__dtype_name(t, m->info.dtype, sizeof m->info.dtype);
   H5Tclose(t);
@@ -226,6 +231,8 @@ void cg_h5ad_matrix_close(cg_h5ad_matrix *m) {
     if (ds[i] >= 0) H5Dclose(ds[i]);
   if (m->obj >= 0) H5Oclose(m->obj);
   if (m->idx_dxpl >= 0) H5Pclose(m->idx_dxpl);
+  cg__chunked_free(m->fast[0]);
+  cg__chunked_free(m->fast[1]);
   H5Eclear2(H5E_DEFAULT);
   cg_free(m->scratch);
   cg_free(m->sort_tmp);
@@ -324,6 +331,22 @@ static int check_ptr(const cg_h5ad_matrix *m, const cg_sparse_block *b, cg_err *
   return 0;
 }
 
+/* data and indices [p0, p0+nnz): the chunk fast path where eligible, hyperslab reads otherwise. */
+static int read_entries(cg_h5ad_matrix *m, int64_t p0, int64_t nnz, cg_sparse_block *b, cg_err *err) {
+  const char *p = m->info.path;
+  cg__chunked *fc[2];
+  void *fb[2];
+  int nf = 0, fast_val = m->fast[0] != NULL, fast_idx = m->fast[1] != NULL;
+  if (fast_val) fc[nf] = m->fast[0], fb[nf++] = b->val;
+  if (fast_idx) fc[nf] = m->fast[1], fb[nf++] = b->idx;
+  if (nf && cg__chunked_read(fc, fb, nf, p0, nnz) != 0) fast_val = fast_idx = 0;
+  if (!fast_val && read_range(m->data, H5T_NATIVE_FLOAT, H5P_DEFAULT, p0, nnz, b->val))
+    return cg__h5_fail(err, CG_EFORMAT, p, "cannot read data[%lld..%lld]", (long long)p0, (long long)(p0 + nnz));
+  if (!fast_idx && read_range(m->indices, m->idx_mem_type, m->idx_dxpl >= 0 ? m->idx_dxpl : H5P_DEFAULT, p0, nnz, b->idx))
+    return cg__h5_fail(err, CG_EFORMAT, p, "cannot read indices[%lld..%lld]", (long long)p0, (long long)(p0 + nnz));
+  return 0;
+}
+
 static int sparse_read_block(cg_h5ad_matrix *m, cg_sparse_block *b, cg_err *err) {
   const char *p = m->info.path;
   if (cg_sparse_block_reserve(b, b->count, 0)) return cg_err_set(err, CG_ENOMEM, "%s: out of memory", p);
@@ -335,10 +358,7 @@ static int sparse_read_block(cg_h5ad_matrix *m, cg_sparse_block *b, cg_err *err)
   int64_t p0 = b->ptr[0], nnz = b->ptr[b->count] - p0;
   if (cg_sparse_block_reserve(b, b->count, nnz))
     return cg_err_set(err, CG_ENOMEM, "%s: out of memory for %lld entries", p, (long long)nnz);
-  if (read_range(m->data, H5T_NATIVE_FLOAT, H5P_DEFAULT, p0, nnz, b->val))
-    return cg__h5_fail(err, CG_EFORMAT, p, "cannot read data[%lld..%lld]", (long long)p0, (long long)(p0 + nnz));
-  if (read_range(m->indices, m->idx_mem_type, m->idx_dxpl >= 0 ? m->idx_dxpl : H5P_DEFAULT, p0, nnz, b->idx))
-    return cg__h5_fail(err, CG_EFORMAT, p, "cannot read indices[%lld..%lld]", (long long)p0, (long long)(p0 + nnz));
+  if ((rc = read_entries(m, p0, nnz, b, err))) return rc;
   for (int64_t l = 0; l <= b->count; l++) b->ptr[l] -= p0;
   b->nnz = nnz;
   return check_lines(m, b, err);
