@@ -65,6 +65,10 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.logf.close()
+        text = open(self.log).read()
+        for bad in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+            assert bad not in text, "server %s:\n%s" % (bad, text[-4000:])
+        assert self.proc.returncode == 0, "server exit code %s" % self.proc.returncode
 
 
 @pytest.fixture(scope="session")
