@@ -8,8 +8,8 @@
  *     per minor line; gene stats; hash
  *   relocate   if fewer entries arrived than the hint announced, slide the major arrays down (pread/pwrite)
  *   pass 2     map the major arrays read-only (file pages, not anonymous memory) and produce the minor
- *              arrays range by range through anonymous buffers, written with pwrite (bundle_transpose.c)
- *   hash       the minor arrays, one thread each
+ *              arrays range by range through anonymous buffers, hashed in range order and written with
+ *              O_DIRECT where aligned (bundle_transpose.c); no re-read of the minor arrays
  *
  * Invariants
  *  1. Layout depends only on (n_obs, n_vars, nnz) — not on which orientation the source has — so a CSR and a
@@ -20,8 +20,9 @@
  *  4. Blocks are checked (base/sparse.h invariants) before use; more entries than the hint is an error.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -111,6 +112,9 @@ static int take_block(mx *m, const cg_sparse_block *b, const uint64_t o[4]) {
   if (!rc) rc = cg__pwrite_all(m->w->fd, b->val, (size_t)b->nnz * 4, o[2 * m->maj + 1] + 4 * pos, "matrix values",
                                m->err);
   if (rc) return rc;
+  /* Start writeback now rather than at fsync (asynchronous; the disk is idle otherwise). */
+  sync_file_range(m->w->fd, (off_t)(o[2 * m->maj] + 4 * pos), (off_t)b->nnz * 4, SYNC_FILE_RANGE_WRITE);
+  sync_file_range(m->w->fd, (off_t)(o[2 * m->maj + 1] + 4 * pos), (off_t)b->nnz * 4, SYNC_FILE_RANGE_WRITE);
   XXH3_64bits_update(&m->hi_idx, b->idx, (size_t)b->nnz * 4);
   XXH3_64bits_update(&m->hi_val, b->val, (size_t)b->nnz * 4);
   for (int64_t l = 0; l < b->count; l++) m->mptr[b->first + l + 1] = pos + (uint64_t)b->ptr[l + 1];
@@ -226,27 +230,6 @@ static int write_small(mx *m) {
 
 /* --- pass 2: scatter into the other orientation ---------------------------------------------------------- */
 
-typedef struct hjob {
-  const void *p;
-  size_t n;
-  uint64_t h;
-} hjob;
-
-static void *hash_job(void *arg) {
-  hjob *j = arg;
-  j->h = XXH3_64bits(j->p, j->n);
-  return NULL;
-}
-
-/* Runs f(a) and f(b) on two threads (or serially if a thread cannot start). */
-static void run2(void *(*f)(void *), void *a, void *b) {
-  pthread_t t;
-  int threaded = pthread_create(&t, NULL, f, a) == 0;
-  if (!threaded) f(a);
-  f(b);
-  if (threaded) pthread_join(t, NULL);
-}
-
 typedef struct map {
   uint8_t *p;
   size_t len;
@@ -263,33 +246,33 @@ static int map_range(mx *m, map *r, uint64_t off, uint64_t len, int writable) {
   return 0;
 }
 
+/* The output reopened with O_DIRECT for pass 2's big writes (bundle_transpose.c note 3), or -1. */
+static int open_direct(int fd) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+}
+
 static int pass2(mx *m, const uint64_t o[4]) {
-  int a = 2 * m->maj, b = 2 - a;
-  uint64_t n4 = 4 * (uint64_t)m->nnz;
-  map src = {0}, dst = {0};
+  int a = 2 * m->maj, b = 2 - a, dfd = -1;
+  uint64_t n4 = 4 * (uint64_t)m->nnz, hi = XXH3_64bits(NULL, 0), hv = hi;
+  map src = {0};
   int rc = 0;
   if (n4) rc = map_range(m, &src, o[a], o[a + 1] + n4 - o[a], 0);
   if (rc || !n4) goto done;
   uint8_t *s0 = src.p + src.skew;
+  dfd = open_direct(m->w->fd);
   cg__tp t = {m->mptr, m->n_major, m->n_minor, (const uint32_t *)s0, (const float *)(s0 + (o[a + 1] - o[a])),
-              m->w->fd, o[b], o[b + 1], m->cnt};
-  if ((rc = cg__bundle_transpose(&t, m->err))) goto done;
-  munmap(src.p, src.len);
-  src.p = NULL;
-  if (m->in->progress) m->in->progress(m->in->progress_ctx, "checksums", 0.0);
-  if ((rc = map_range(m, &dst, o[b], o[b + 1] + n4 - o[b], 0))) goto done;
-  uint8_t *d0 = dst.p + dst.skew;
-  hjob hi = {d0, n4, 0}, hv = {d0 + (o[b + 1] - o[b]), n4, 0};
-  run2(hash_job, &hi, &hv);
-  cg__bw_set(m->w, m->sec0 + 3 + b, o[b], n4, hi.h);
-  cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], n4, hv.h);
+              m->w->fd, dfd, o[b], o[b + 1], m->cnt};
+  rc = cg__bundle_transpose(&t, &hi, &hv, m->err);
+  if (m->in->progress) m->in->progress(m->in->progress_ctx, "checksums", 1.0);
 done:
-  if (!rc && !n4) {
-    cg__bw_set(m->w, m->sec0 + 3 + b, o[b], 0, XXH3_64bits(NULL, 0));
-    cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], 0, XXH3_64bits(NULL, 0));
+  if (!rc) {
+    cg__bw_set(m->w, m->sec0 + 3 + b, o[b], n4, hi);
+    cg__bw_set(m->w, m->sec0 + 4 + b, o[b + 1], n4, hv);
   }
+  if (dfd >= 0) close(dfd);
   if (src.p) munmap(src.p, src.len);
-  if (dst.p) munmap(dst.p, dst.len);
   return rc;
 }
 

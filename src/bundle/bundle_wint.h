@@ -72,18 +72,19 @@ typedef struct cg__plan {
 /* Encodes the META section for plan p (bundle_wmeta.c); *out is owned by the caller (cg_free). */
 int cg__bundle_meta_build(const cg__plan *p, uint8_t **out, size_t *len, cg_err *err);
 
-/* Pass 2: writes the minor orientation (n_minor lines at minor_ptr) with pwrite at di_off/dv_off, from the major
- * one (mapped read-only) (bundle_transpose.c). */
+/* Pass 2: writes the minor orientation (n_minor lines at minor_ptr) at di_off/dv_off, from the major one
+ * (mapped read-only), and returns the XXH3-64 of the two written sections (bundle_transpose.c). */
 typedef struct cg__tp {
   const uint64_t *ptr; /* n_major+1 */
   int64_t n_major, n_minor;
   const uint32_t *si;
   const float *sv;
-  int fd;
+  int fd;                    /* the output, buffered */
+  int dfd;                   /* the same file opened with O_DIRECT, or -1 */
   uint64_t di_off, dv_off;   /* file offsets of the destination index and value sections */
   const uint64_t *minor_ptr; /* n_minor+1 */
 } cg__tp;
-int cg__bundle_transpose(const cg__tp *t, cg_err *err);
+int cg__bundle_transpose(const cg__tp *t, uint64_t *h_idx, uint64_t *h_val, cg_err *err);
 
 /* The matrix: reserves and fills gene stats, CSR and CSC (bundle_matrix.c). *nnz_out = entries written. */
 int cg__bundle_matrix(cg__bw *w, const cg_bundle_input *in, int64_t *nnz_out, cg_err *err);
