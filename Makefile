@@ -5,7 +5,7 @@ JOBS ?= 2
 BUILD := build
 PORT ?= 8080
 
-.PHONY: all deps build build-asan build-fuzz test test-unit-asan test-fuzz demo bench clean format lint
+.PHONY: all deps web build build-asan build-fuzz test test-unit-asan test-fuzz demo bench clean format lint
 
 all: build
 
@@ -15,8 +15,17 @@ deps:
 $(BUILD)/build.ninja:
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCG_WERROR=ON
 
-build: $(BUILD)/build.ninja
+build: $(BUILD)/build.ninja web
 	ninja -C $(BUILD) -j $(JOBS)
+
+# The Explorer web client (web/, docs/WEB.md): npm ci only when node_modules is missing or the lock file changed,
+# then type-check + esbuild into web/dist (about a second).
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web: web/node_modules/.package-lock.json
+	cd web && npm run --silent build
 
 build-asan:
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCG_SANITIZE=ON -DCG_WERROR=ON >/dev/null

@@ -7,9 +7,12 @@ PKGS=(
   libjansson-dev libmicrohttpd-dev libdeflate-dev libzstd-dev
   python3-anndata python3-h5py python3-scipy python3-numpy python3-pytest
   python3-flatbuffers flatbuffers-compiler wrk
+  nodejs npm chromium
 )
 missing=()
 for p in "${PKGS[@]}"; do
+  # a Node.js from outside Debian (e.g. NodeSource, which bundles npm and conflicts with Debian's npm) will do
+  case $p in nodejs|npm) command -v "${p/nodejs/node}" >/dev/null && continue ;; esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
