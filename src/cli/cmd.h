@@ -12,6 +12,7 @@ int cg_cmd_ingest(int argc, char **argv);
 int cg_cmd_inspect(int argc, char **argv);
 int cg_cmd_synth(int argc, char **argv);
 int cg_cmd_explorer(int argc, char **argv);
+int cg_cmd_diffexp(int argc, char **argv);
 
 /* Shared helper: true if argv has -h or --help. */
 int cg_cli_wants_help(int argc, char **argv);

@@ -19,6 +19,7 @@ static const command commands[] = {
     {"inspect", cg_cmd_inspect, "summarise an .h5ad file or a .cgb bundle (--json for machines)"},
     {"explorer", cg_cmd_explorer, "serve datasets over the cellxgene Explorer API (v0.2/v0.3)"},
     {"synth", cg_cmd_synth, "write a realistic synthetic .h5ad dataset (for benchmarks)"},
+    {"diffexp", cg_cmd_diffexp, "differential expression between two cell sets of a bundle (JSON/CSV)"},
 };
 
 static void usage(FILE *out) {

@@ -1,0 +1,92 @@
+/* de_pass.c — the moment pass of differential expression: one sweep over the CSR rows of a cell list.
+ *
+ * Design notes
+ *  1. Threads claim chunks of CHUNK rows of the (sorted) row list, so each thread streams contiguous runs of
+ *     the CSR data/indices arrays; the per-gene accumulators of a thread (32 bytes a gene: 640 KB at 20 k
+ *     genes) stay cache-resident while the matrix streams past.
+ *  2. Within a row the gene indices are strictly increasing, so the scattered updates of one row never alias
+ *     and the CPU overlaps them; there is no loop-carried dependency through one accumulator.
+ *  3. Sums of squares are shifted by the gene's global mean c (sum (x-c)^2) so the variance is not a small
+ *     difference of large numbers; the implicit zeros of the scanned cells add (n - cnt) c^2 at the merge.
+ *  4. The inner loop is instantiated per mode (plain, log1p, expm1) so the plain loop has no branches.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "query/de_int.h"
+
+#define CHUNK 2048
+
+typedef struct pass {
+  const cg_bundle_csx *csr;
+  const int64_t *rows;
+  int64_t n_rows, n_genes;
+  unsigned mode;
+  cg__de_acc **acc; /* per thread */
+} pass;
+
+static inline __attribute__((always_inline)) void row_acc(cg__de_acc *restrict a, const uint32_t *restrict ix,
+                                                          const float *restrict v, int64_t n, unsigned mode) {
+  for (int64_t k = 0; k < n; k++) {
+    cg__de_acc *g = &a[ix[k]];
+    double x = v[k];
+    if (mode & CG__DE_LOG1P) x = log1p(x);
+    double d = x - g->c;
+    g->cnt++;
+    g->s1 += x;
+    g->s2 += d * d;
+    if (mode & CG__DE_EXPM1) g->se += expm1(x);
+  }
+}
+
+static int on_chunk(void *ctx, int tid, int64_t chunk) {
+  pass *p = ctx;
+  cg__de_acc *a = p->acc[tid];
+  int64_t lo = chunk * CHUNK, hi = lo + CHUNK < p->n_rows ? lo + CHUNK : p->n_rows;
+  const uint64_t *ip = p->csr->indptr;
+  for (int64_t i = lo; i < hi; i++) {
+    int64_t r = p->rows[i], s = (int64_t)ip[r], n = (int64_t)ip[r + 1] - s;
+    const uint32_t *ix = p->csr->indices + s;
+    const float *v = p->csr->data + s;
+    switch (p->mode) {
+    case 0: row_acc(a, ix, v, n, 0); break;
+    case CG__DE_LOG1P: row_acc(a, ix, v, n, CG__DE_LOG1P); break;
+    case CG__DE_EXPM1: row_acc(a, ix, v, n, CG__DE_EXPM1); break;
+    default: row_acc(a, ix, v, n, CG__DE_LOG1P | CG__DE_EXPM1); break;
+    }
+  }
+  return 0;
+}
+
+static void merge(const pass *p, int threads, const float *center, cg__de_moments *mom) {
+  for (int64_t g = 0; g < p->n_genes; g++) {
+    cg__de_moments m = {.n = (double)p->n_rows};
+    for (int t = 0; t < threads; t++) {
+      const cg__de_acc *a = &p->acc[t][g];
+      m.cnt += a->cnt, m.s1 += a->s1, m.s2 += a->s2, m.se += a->se;
+    }
+    double c = center[g];
+    m.s2 += (m.n - m.cnt) * c * c; /* the implicit zeros */
+    mom[g] = m;
+  }
+}
+
+int cg__de_pass(const cg_bundle_csx *csr, const float *center, const int64_t *rows, int64_t n_rows,
+                unsigned mode, const cg_de_opts *o, cg__de_moments *mom, cg_err *err) {
+  int threads = cg__de_threads(o), rc = 0;
+  int64_t n_chunks = (n_rows + CHUNK - 1) / CHUNK;
+  if (threads > n_chunks) threads = n_chunks > 0 ? (int)n_chunks : 1;
+  pass p = {csr, rows, n_rows, csr->n_minor, mode, NULL};
+  if (!(p.acc = cg_calloc((size_t)threads, sizeof *p.acc))) return cg_err_set(err, CG_ENOMEM, "diffexp: threads");
+  for (int t = 0; t < threads && !rc; t++) {
+    if (!(p.acc[t] = cg_calloc((size_t)p.n_genes + 1, sizeof(cg__de_acc))))
+      rc = cg_err_set(err, CG_ENOMEM, "diffexp: accumulators for %lld genes", (long long)p.n_genes);
+    for (int64_t g = 0; !rc && g < p.n_genes; g++) p.acc[t][g].c = center[g];
+  }
+  if (!rc) rc = cg__de_parallel(threads, n_chunks, on_chunk, &p, o, err);
+  if (!rc) merge(&p, threads, center, mom);
+  for (int t = 0; t < threads; t++) cg_free(p.acc[t]);
+  cg_free(p.acc);
+  return rc;
+}
