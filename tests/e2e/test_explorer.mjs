@@ -8,11 +8,11 @@
 //
 // Until the server serves the client itself, the test serves web/dist for non-API paths of the server's origin
 // by request interception (same origin, so API calls go to the real server unchanged).
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve, extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { launch, serveClient, startServer } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const src = resolve(process.env.CG_SOURCE_DIR || join(here, '../..'));
@@ -32,41 +32,13 @@ for (const [what, p] of [['cellgate binary', cellgate], ['built client (npm run 
 }
 mkdirSync(outDir, { recursive: true });
 mkdirSync(tmp, { recursive: true });
-const { chromium } = await import(pathToFileURL(join(src, 'web/node_modules/playwright-core/index.mjs')).href);
-
-function startServer() {
-  const p = spawn(cellgate, ['explorer', data, '--host', '127.0.0.1', '--port', '0', '--cache-dir', tmp, '--quiet'],
-                  { stdio: ['ignore', 'ignore', 'pipe'] });
-  return new Promise((res, rej) => {
-    let err = '';
-    const t = setTimeout(() => rej(new Error('server did not start in 60 s: ' + err)), 60_000);
-    p.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(err);
-      if (m) { clearTimeout(t); res([p, m[1]]); }
-    });
-    p.on('exit', (c) => { clearTimeout(t); rej(new Error(`server exited with ${c}: ${err}`)); });
-  });
-}
-
-const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
-                '.css': 'text/css; charset=utf-8', '.map': 'application/json' };
 
 async function main() {
-  const [server, base] = await startServer();
+  const [server, base] = await startServer(cellgate, data, tmp);
   log('server at', base);
   let browser;
   try {
-    const probe = await fetch(base);
-    const servesClient = probe.ok && (probe.headers.get('content-type') || '').includes('text/html');
-    log(servesClient ? 'server serves the client itself' : 'serving web/dist by interception (server has no static route)');
-
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-             '--disable-background-networking', '--disable-component-update', '--disable-sync',
-             '--enable-unsafe-swiftshader'],
-    });
+    browser = await launch(src, chromiumPath);
     const page = await browser.newPage({ viewport: { width: 1440, height: 860 }, deviceScaleFactor: 1 });
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -74,17 +46,8 @@ async function main() {
       // the browser logs every non-2xx response; a 501 from diffexp is an expected answer, checked below
       if (m.type() === 'error' && !/status of 501/.test(m.text())) errors.push(m.text());
     });
-    if (!servesClient) {
-      await page.route(base + '**', (route) => {
-        const u = new URL(route.request().url());
-        if (/^\/(api|health|metrics|s3_uri|e)\b/.test(u.pathname)) return route.continue();
-        const file = u.pathname === '/' ? 'index.html' : u.pathname.slice(1);
-        const path = join(dist, file);
-        if (file.includes('..') || !existsSync(path)) return route.fulfill({ status: 404, body: 'not found' });
-        return route.fulfill({ status: 200, contentType: TYPES[extname(path)] || 'application/octet-stream',
-                               body: readFileSync(path) });
-      });
-    }
+    const servesClient = await serveClient(page, base, dist);
+    log(servesClient ? 'server serves the client itself' : 'serving web/dist by interception (server has no static route)');
     page.setDefaultTimeout(20_000);
 
     const t0 = Date.now();
@@ -133,8 +96,27 @@ async function main() {
     log('colour by gene CD79A: picture changed');
     await page.screenshot({ path: join(outDir, 'explorer-gene.png') });
 
-    // 4. lasso: a scripted polygon around the middle of the plot
+    // pan/zoom and embedding switch change the picture; fit (f) restores it
     await page.click('[data-testid=color-by-louvain]');
+    const rbL = await page.evaluate(() => window.__cellgate.readback());
+    const sbox = await page.locator('[data-testid=scatter]').boundingBox();
+    await page.mouse.move(sbox.x + sbox.width / 2, sbox.y + sbox.height / 2);
+    await page.mouse.wheel(0, -400);
+    const rbZ = await page.evaluate(() => window.__cellgate.readback());
+    assert.notEqual(rbZ.hash, rbL.hash, 'wheel zoom did not change the picture');
+    await page.keyboard.press('f');
+    await page.waitForFunction((h) => window.__cellgate.readback().hash === h, rbL.hash);
+    const other = await page.$$eval('[data-testid^=embedding-]:not(.on)', (b) => b.map((e) => e.dataset.testid));
+    if (other.length) {
+      await page.click(`[data-testid=${other[0]}]`);
+      await page.waitForFunction((h) => window.__cellgate.readback().hash !== h, rbL.hash);
+      log('switched embedding to', other[0].replace('embedding-', ''));
+      const back = await page.$$eval('[data-testid^=embedding-]:not(.on)', (b) => b.map((e) => e.dataset.testid));
+      await page.click(`[data-testid=${back[0]}]`);
+      await page.waitForFunction((h) => window.__cellgate.readback().hash === h, rbL.hash);
+    }
+
+    // 4. lasso: a scripted polygon around the middle of the plot
     await page.click('[data-testid=tool-lasso]');
     const box = await page.locator('[data-testid=scatter]').boundingBox();
     const cx = box.x + box.width * 0.5, cy = box.y + box.height * 0.5, rad = Math.min(box.width, box.height) * 0.22;

@@ -16,6 +16,8 @@ declare global {
 window.__cellgate = {
   ready: () => ready.then(() => ({ nObs: S.dataset.value?.nObs ?? 0, fatal: S.fatal.value })),
   readback: () => renderer?.readback() ?? null,
+  timeFrames: (k: number) => renderer?.timeFrames(k) ?? NaN,
   selected: () => S.selectionCount.value,
   colorBy: () => S.colorBy.value,
+  timings: () => ({ ...S.timings }),
 };

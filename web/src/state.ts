@@ -60,3 +60,6 @@ export const hiddenCount = computed(() => {
   for (let i = 0; i < m.length; i++) c += m[i];
   return c;
 });
+
+/** Last measured client-side costs (ms), for benchmarks and the e2e log; not reactive. */
+export const timings = { lasso: 0, paint: 0 };

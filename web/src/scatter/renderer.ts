@@ -2,7 +2,8 @@
  *
  * Buffers (uploaded once per embedding / per colouring, never per frame):
  *   a_x, a_y   Float32 (one buffer each: the layout columns as decoded, no interleaving copy)
- *   a_color    Uint8 RGBA normalised; alpha 0 = hidden (moved outside the clip volume in the vertex shader)
+ *   a_color    Uint8 RGBA normalised; alpha 0 = hidden (moved outside the clip volume in the vertex shader);
+ *              0 < alpha < 255 = dimmed (when `layered`, drawn in a first pass so the others stay on top)
  * Uniforms: clip-space scale/offset (camera), point size (device px), global opacity.
  * Drawing is on demand (requestRender coalesces into one animation frame); a frame allocates nothing.
  * Blending is premultiplied alpha over a transparent clear colour, so the page background shows through and a
@@ -16,10 +17,12 @@ in float a_y;
 in vec4 a_color;
 uniform vec4 u_xf;
 uniform float u_size;
+uniform int u_pass;
 out vec4 v_color;
 void main() {
   v_color = a_color;
-  if (a_color.a == 0.0 || isnan(a_x) || isnan(a_y)) { gl_Position = vec4(2.0, 2.0, 2.0, 1.0); gl_PointSize = 0.0; return; }
+  bool front = a_color.a > 0.99;
+  if (a_color.a == 0.0 || isnan(a_x) || isnan(a_y) || (u_pass == 1 && front) || (u_pass == 2 && !front)) { gl_Position = vec4(2.0, 2.0, 2.0, 1.0); gl_PointSize = 0.0; return; }
   gl_Position = vec4(a_x * u_xf.x + u_xf.z, a_y * u_xf.y + u_xf.w, 0.0, 1.0);
   gl_PointSize = u_size;
 }`;
@@ -34,7 +37,7 @@ void main() {
   vec2 d = gl_PointCoord * 2.0 - 1.0;
   float r2 = dot(d, d);
   if (u_round > 0.5 && r2 > 1.0) discard;
-  float edge = u_round > 0.5 ? 1.0 - smoothstep(0.6, 1.0, r2) * 0.35 : 1.0;
+  float edge = u_round > 0.5 ? 1.0 - smoothstep(0.55, 1.0, r2) * 0.22 : 1.0;
   float a = v_color.a * u_opacity;
   o = vec4(v_color.rgb * edge * a, a);
 }`;
@@ -59,6 +62,9 @@ export class ScatterRenderer {
   private uSize: WebGLUniformLocation;
   private uOpacity: WebGLUniformLocation;
   private uRound: WebGLUniformLocation;
+  private uPass: WebGLUniformLocation;
+  /** Set when some cells are drawn dimmed (alpha < 255): they are drawn first, the others over them. */
+  layered = false;
   private xf = new Float32Array(4);
   private n = 0;
   private colorCap = 0;
@@ -82,6 +88,7 @@ export class ScatterRenderer {
     this.uSize = gl.getUniformLocation(p, 'u_size')!;
     this.uOpacity = gl.getUniformLocation(p, 'u_opacity')!;
     this.uRound = gl.getUniformLocation(p, 'u_round')!;
+    this.uPass = gl.getUniformLocation(p, 'u_pass')!;
     this.vao = gl.createVertexArray()!;
     gl.bindVertexArray(this.vao);
     this.bx = this.attrib('a_x', 1, gl.FLOAT, false);
@@ -170,8 +177,27 @@ export class ScatterRenderer {
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
     gl.bindVertexArray(this.vao);
+    if (this.layered) {
+      gl.uniform1i(this.uPass, 1);
+      gl.drawArrays(gl.POINTS, 0, this.n);
+      gl.uniform1i(this.uPass, 2);
+    } else {
+      gl.uniform1i(this.uPass, 0);
+    }
     gl.drawArrays(gl.POINTS, 0, this.n);
     gl.bindVertexArray(null);
+  }
+
+  /** Draws k frames synchronously (panning a pixel each way) and returns ms per frame, each frame waited for
+   * by a one-pixel read-back (gl.finish does not wait in Chromium). For benchmarks. */
+  timeFrames(k: number): number {
+    const gl = this.gl, px = new Uint8Array(4), t0 = performance.now();
+    for (let i = 0; i < k; i++) {
+      this.camera.pan(i % 2 ? -1 : 1, 0);
+      this.draw();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+    }
+    return (performance.now() - t0) / k;
   }
 
   /** Draws now and reads the frame back: pixels with alpha > 0 and an FNV-1a hash of their RGBA (for tests). */

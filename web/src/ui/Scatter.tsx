@@ -43,7 +43,10 @@ export function Scatter() {
         if (!ds) return;
         const src = source.value, hid = S.hiddenMask.value, sel = S.selection.value;
         if (rgba.length !== ds.nObs * 4) rgba = new Uint8Array(ds.nObs * 4);
+        const t0 = performance.now();
         paint(rgba, ds.nObs, src, hid, sel);
+        S.timings.paint = performance.now() - t0;
+        r.layered = sel !== null;
         r.setColors(rgba);
       }),
     ];
@@ -84,8 +87,10 @@ export function Scatter() {
     const up = () => {
       if (mode === 'lasso') {
         const l = S.layout.value;
-        if (l && m >= 3) setSelection(lassoSelect(l.x, l.y, r.camera.screenMap(map), poly, m, S.hiddenMask.value));
-        else setSelection(null);
+        const t0 = performance.now();
+        const sel = l && m >= 3 ? lassoSelect(l.x, l.y, r.camera.screenMap(map), poly, m, S.hiddenMask.value) : null;
+        S.timings.lasso = performance.now() - t0;
+        setSelection(sel);
         m = 0;
         drawLasso();
       }
