@@ -79,6 +79,7 @@ int cg__de_parallel(int threads, int64_t n_chunks, cg__de_chunk_fn fn, void *ctx
   run(&w[0]);
   for (int i = 1; i <= started; i++) pthread_join(th[i], NULL);
   int rc = atomic_load(&p.rc);
+  if (!rc) progress(&p); /* the last chunk may have been another thread's */
   if (rc == CG_EINVAL && cancelled(&p)) return cg_err_set(err, CG_EINVAL, "differential expression cancelled");
   return rc;
 }
