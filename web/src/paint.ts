@@ -11,7 +11,7 @@ export type Source =
 
 const UNIFORM: [number, number, number] = [58, 87, 140];
 const NAN_RGB: [number, number, number] = [190, 190, 190];
-const DIM_RGB: [number, number, number] = [205, 208, 214];
+const DIM_RGB: [number, number, number] = [200, 204, 212];
 
 export function categoricalSource(col: Categorical, uns?: Record<string, string>): Source {
   return { kind: 'categorical', col, lut: categoryLut(col.categories, uns) };
@@ -35,7 +35,7 @@ export function paint(out: Uint8Array, n: number, src: Source, hidden: Uint8Arra
   for (let i = 0, o = 0; i < n; i++, o += 4) {
     if (hidden && hidden[i]) { out[o + 3] = 0; continue; }
     if (words && !(words[i >>> 5] & (1 << (i & 31)))) {
-      out[o] = DIM_RGB[0]; out[o + 1] = DIM_RGB[1]; out[o + 2] = DIM_RGB[2]; out[o + 3] = 150;
+      out[o] = DIM_RGB[0]; out[o + 1] = DIM_RGB[1]; out[o + 2] = DIM_RGB[2]; out[o + 3] = 140;
       continue;
     }
     out[o + 3] = 255;

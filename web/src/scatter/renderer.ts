@@ -37,7 +37,7 @@ void main() {
   vec2 d = gl_PointCoord * 2.0 - 1.0;
   float r2 = dot(d, d);
   if (u_round > 0.5 && r2 > 1.0) discard;
-  float edge = u_round > 0.5 ? 1.0 - smoothstep(0.55, 1.0, r2) * 0.22 : 1.0;
+  float edge = u_round > 0.5 && v_color.a > 0.99 ? 1.0 - smoothstep(0.55, 1.0, r2) * 0.22 : 1.0;
   float a = v_color.a * u_opacity;
   o = vec4(v_color.rgb * edge * a, a);
 }`;

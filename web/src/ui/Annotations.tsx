@@ -40,10 +40,10 @@ function ContinuousRow({ name, type }: { name: string; type: string }) {
   }
   return (
     <li>
-      <button class={`row colrow ${on ? 'on' : ''}`} aria-pressed={on} disabled={!col} onClick={() => colorByObs(name)}>
+      <button class={`row colrow ${on ? 'on' : ''}`} aria-pressed={on} disabled={!col} onClick={() => colorByObs(name)}
+              title={`${name} (${type})`} data-testid={`color-by-${name}`}>
         <span class="dot" aria-hidden="true" />
         <span class="name">{name}</span>
-        <span class="type">{type === 'int32' ? 'int' : 'float'}</span>
         <span class="range">{range}</span>
       </button>
     </li>

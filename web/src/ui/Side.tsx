@@ -14,14 +14,15 @@ export function GeneSearch() {
   const matches = useMemo(() => {
     const t = text.trim().toLowerCase();
     if (!t) return [];
-    const pre: string[] = [], mid: string[] = [];
+    const exact: string[] = [], pre: string[] = [], mid: string[] = [];
     for (const g of names) {
       const l = g.toLowerCase();
-      if (l.startsWith(t)) { if (pre.length < 10) pre.push(g); }
+      if (l === t) exact.push(g);
+      else if (l.startsWith(t)) { if (pre.length < 10) pre.push(g); }
       else if (mid.length < 10 && l.includes(t)) mid.push(g);
-      if (pre.length >= 10) break;
     }
-    return pre.concat(mid).slice(0, 10);
+    pre.sort((a, b) => a.length - b.length || (a < b ? -1 : 1));
+    return exact.concat(pre, mid).slice(0, 10);
   }, [text, names]);
   const choose = (g: string) => { setText(''); setActive(0); void colorByGene(g); };
   const c = S.colorBy.value;
