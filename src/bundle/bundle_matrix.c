@@ -14,7 +14,8 @@
  * Invariants
  *  1. Layout depends only on (n_obs, n_vars, nnz) — not on which orientation the source has — so a CSR and a
  *     CSC source of the same matrix give identical bytes.
- *  2. Gene sums accumulate in float64 in increasing cell order in both orientations (same bits).
+ *  2. Gene sums accumulate in float64 in increasing cell order in both orientations (same bits): from the
+ *     source's columns for a CSC source (pass 1), from the CSC ranges for a CSR source (pass 2, in parallel).
  *  3. Anonymous memory is O(n_obs + n_vars) plus one source block and the transpose buffers (2 x 256 MB);
  *     nnz-sized data live only in file pages.
  *  4. Blocks are checked (base/sparse.h invariants) before use; more entries than the hint is an error.
@@ -73,19 +74,11 @@ static void free_state(mx *m) {
 
 /* --- pass 1 ---------------------------------------------------------------------------------------------- */
 
+/* Rows: only the per-gene counts (the CSC offsets); the gene stats are computed in pass 2 from the CSC
+ * ranges, where each gene's values are contiguous and in increasing cell order (invariant 2). */
 static void acc_rows(mx *m, const cg_sparse_block *b) {
   uint64_t *cnt = m->cnt;
-  double *sum = m->sum, *sq = m->sq;
-  float *lo = m->lo, *hi = m->hi;
-  for (int64_t k = 0; k < b->nnz; k++) {
-    uint32_t g = b->idx[k];
-    float v = b->val[k];
-    cnt[g]++;
-    sum[g] += (double)v;
-    sq[g] += (double)v * (double)v;
-    lo[g] = v < lo[g] ? v : lo[g];
-    hi[g] = v > hi[g] ? v : hi[g];
-  }
+  for (int64_t k = 0; k < b->nnz; k++) cnt[b->idx[k]]++;
 }
 
 static void acc_cols(mx *m, const cg_sparse_block *b) {
@@ -191,10 +184,10 @@ static int put_array(mx *m, XXH3_state_t *st, const void *p, size_t n, uint64_t 
   return cg__pwrite_all(m->w->fd, p, n, off, what, m->err);
 }
 
-/* Major indptr, minor indptr (cnt becomes the prefix sums), gene stats. */
-static int write_small(mx *m) {
+/* Major indptr, minor indptr (cnt becomes the prefix sums). */
+static int write_ptrs(mx *m) {
   XXH3_state_t st;
-  size_t nv = (size_t)m->in->n_vars, nmaj = (size_t)m->n_major + 1, nmin = (size_t)m->n_minor + 1;
+  size_t nmaj = (size_t)m->n_major + 1, nmin = (size_t)m->n_minor + 1;
   uint64_t acc = 0;
   for (size_t j = 0; j + 1 < nmin; j++) {
     uint64_t c = m->cnt[j];
@@ -208,7 +201,14 @@ static int write_small(mx *m) {
   XXH3_64bits_reset(&st);
   if (!rc) rc = put_array(m, &st, m->cnt, nmin * 8, m->ptr[1 - m->maj], "matrix offsets");
   cg__bw_set(m->w, s_min, m->ptr[1 - m->maj], nmin * 8, XXH3_64bits_digest(&st));
-  if (rc) return rc;
+  return rc;
+}
+
+/* Gene stats (after pass 2, which fills them for row-major sources). */
+static int write_stats(mx *m) {
+  XXH3_state_t st;
+  size_t nv = (size_t)m->in->n_vars;
+  int rc;
   const uint64_t *gp = m->maj ? m->mptr : m->cnt; /* gene offsets: CSC indptr */
   uint64_t *gn = cg_malloc_array(nv + 1, 8);
   if (!gn) return cg_err_set(m->err, CG_ENOMEM, "matrix: out of memory for gene stats");
@@ -263,7 +263,8 @@ static int pass2(mx *m, const uint64_t o[4]) {
   uint8_t *s0 = src.p + src.skew;
   dfd = open_direct(m->w->fd);
   cg__tp t = {m->mptr, m->n_major, m->n_minor, (const uint32_t *)s0, (const float *)(s0 + (o[a + 1] - o[a])),
-              m->w->fd, dfd, o[b], o[b + 1], m->cnt};
+              m->w->fd, dfd, o[b], o[b + 1], m->cnt, NULL, NULL, NULL, NULL};
+  if (!m->maj) t.sum = m->sum, t.sq = m->sq, t.lo = m->lo, t.hi = m->hi;
   rc = cg__bundle_transpose(&t, &hi, &hv, m->err);
   if (m->in->progress) m->in->progress(m->in->progress_ctx, "checksums", 1.0);
 done:
@@ -315,8 +316,9 @@ int cg__bundle_matrix(cg__bw *w, const cg_bundle_input *in, int64_t *nnz_out, cg
   cg__bw_set(w, m.sec0 + 4 + a, on[a + 1], 4 * (uint64_t)m.nnz, XXH3_64bits_digest(&m.hi_val));
   if (!rc && ftruncate(w->fd, (off_t)cg__align64(on[3] + 4 * (uint64_t)m.nnz)) != 0)
     rc = cg_err_set(err, CG_EIO, "sizing the matrix sections: %s", strerror(errno));
-  if (!rc) rc = write_small(&m);
+  if (!rc) rc = write_ptrs(&m);
   if (!rc) rc = pass2(&m, on);
+  if (!rc) rc = write_stats(&m);
   *nnz_out = m.nnz;
 done:
   free_state(&m);

@@ -9,6 +9,7 @@
  *      for each major line l: entries cur[l] .. while index < j1   (lines are sorted, so this is a prefix of
  *                                                                    what is left of line l)
  *        scatter into buf by a local cursor per minor line   (j1-j0 live streams: cache resident)
+ *      gene stats of the range's lines (row-major source)   (contiguous, cell order: bundle_matrix.c inv. 2)
  *      hash buf, in range order (the section checksums)     (no re-read of the written sections)
  *      write buf (indices, then values) at the range's destination offsets — big sequential writes
  *
@@ -28,6 +29,7 @@
  *  + range-width uint64 cursors.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -132,7 +134,23 @@ static void advance(worker *w, int64_t j) {
   w->j_at = j;
 }
 
-/* Range r = minor lines [a, b): gather, hash in turn, write. */
+/* Per-minor-line stats of a range (gene stats of a row-major source): each line's values are contiguous and
+ * in increasing major order, so the float64 sums have the same bits as a cell-order pass would give. */
+static void range_stats(const cg__tp *t, const float *bv, int64_t a, int64_t b, uint64_t first) {
+  const uint64_t *mp = t->minor_ptr;
+  for (int64_t j = a; j < b; j++) {
+    double s = 0, q = 0;
+    float lo = INFINITY, hi = -INFINITY;
+    for (uint64_t p = mp[j] - first, e = mp[j + 1] - first; p < e; p++) {
+      float v = bv[p];
+      s += (double)v, q += (double)v * (double)v;
+      lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+    }
+    t->sum[j] = s, t->sq[j] = q, t->lo[j] = lo, t->hi[j] = hi;
+  }
+}
+
+/* Range r = minor lines [a, b): gather, stats, hash in turn, write. */
 static int do_range(worker *w, int r) {
   shared *s = w->s;
   const cg__tp *t = s->t;
@@ -158,6 +176,7 @@ static int do_range(worker *w, int r) {
     w->cur[l] = k;
   }
   w->j_at = b;
+  if (t->sum) range_stats(t, bv, a, b, first);
   if (wait_turn(s, r)) return CG_EIO; /* the other worker failed; its error is reported */
   XXH3_64bits_update(&s->h_idx, bi, n * 4);
   XXH3_64bits_update(&s->h_val, bv, n * 4);

@@ -83,6 +83,8 @@ typedef struct cg__tp {
   int dfd;                   /* the same file opened with O_DIRECT, or -1 */
   uint64_t di_off, dv_off;   /* file offsets of the destination index and value sections */
   const uint64_t *minor_ptr; /* n_minor+1 */
+  double *sum, *sq;          /* per minor line (gene stats of a row-major source), or NULL: not wanted */
+  float *lo, *hi;
 } cg__tp;
 int cg__bundle_transpose(const cg__tp *t, uint64_t *h_idx, uint64_t *h_val, cg_err *err);
 
