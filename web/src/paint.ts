@@ -55,3 +55,22 @@ export function paint(out: Uint8Array, n: number, src: Source, hidden: Uint8Arra
     out[o] = lut[k]; out[o + 1] = lut[k + 1]; out[o + 2] = lut[k + 2];
   }
 }
+
+/**
+ * Draw order for a continuous colouring: cell indices sorted by colour bin, NaN first, highest values last (drawn
+ * on top, so rare high expression is not buried). Counting sort over the 256 colour bins: O(n), into `order`.
+ */
+export function orderByValue(order: Uint32Array, src: Source & { kind: 'continuous' }): void {
+  const n = src.values.length, v = src.values;
+  const scale = src.hi > src.lo ? 255 / (src.hi - src.lo) : 0, lo = src.lo;
+  const start = new Uint32Array(258);
+  const bin = (x: number) => {
+    if (x !== x) return 0;
+    let t = (x - lo) * scale;
+    t = t < 0 ? 0 : t > 255 ? 255 : t;
+    return (t | 0) + 1;
+  };
+  for (let i = 0; i < n; i++) start[bin(v[i]) + 1]++;
+  for (let b = 1; b < 258; b++) start[b] += start[b - 1];
+  for (let i = 0; i < n; i++) order[start[bin(v[i])]++] = i;
+}

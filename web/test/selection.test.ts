@@ -101,3 +101,17 @@ test('rasterised lasso agrees with the exact polygon test at pixel centres', () 
   assert.equal(sel.count(), inside);
   assert.ok(inside > 2000);
 });
+
+test('draw order by value: NaN first, ascending bins, a permutation', async () => {
+  const { orderByValue } = await import('../src/paint');
+  const v = new Float32Array([5, NaN, 1, 3, 100, -7, 3]);
+  const src = continuousSource(v);
+  assert.ok(src.kind === 'continuous');
+  if (src.kind !== 'continuous') return;
+  const order = new Uint32Array(v.length);
+  orderByValue(order, src);
+  assert.equal(order[0], 1, 'NaN first');
+  assert.deepEqual([...order].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6]);
+  const vals = Array.from(order.subarray(1), (i) => v[i]);
+  for (let k = 1; k < vals.length; k++) assert.ok(Math.min(vals[k], src.hi) >= Math.min(vals[k - 1], src.hi) - 1e-9 || vals[k - 1] <= src.lo);
+});

@@ -4,6 +4,7 @@
  *   a_x, a_y   Float32 (one buffer each: the layout columns as decoded, no interleaving copy)
  *   a_color    Uint8 RGBA normalised; alpha 0 = hidden (moved outside the clip volume in the vertex shader);
  *              0 < alpha < 255 = dimmed (when `layered`, drawn in a first pass so the others stay on top)
+ *   indices    optional Uint32 draw order (continuous colourings: by value, highest on top)
  * Uniforms: clip-space scale/offset (camera), point size (device px), global opacity.
  * Drawing is on demand (requestRender coalesces into one animation frame); a frame allocates nothing.
  * Blending is premultiplied alpha over a transparent clear colour, so the page background shows through and a
@@ -58,6 +59,8 @@ export class ScatterRenderer {
   private bx: WebGLBuffer;
   private by: WebGLBuffer;
   private bc: WebGLBuffer;
+  private bi: WebGLBuffer;
+  private ordered = false;
   private uXf: WebGLUniformLocation;
   private uSize: WebGLUniformLocation;
   private uOpacity: WebGLUniformLocation;
@@ -94,6 +97,8 @@ export class ScatterRenderer {
     this.bx = this.attrib('a_x', 1, gl.FLOAT, false);
     this.by = this.attrib('a_y', 1, gl.FLOAT, false);
     this.bc = this.attrib('a_color', 4, gl.UNSIGNED_BYTE, true);
+    this.bi = gl.createBuffer()!;
+    gl.bindBuffer(gl.ELEMENT_ARRAY_BUFFER, this.bi);
     gl.bindVertexArray(null);
   }
 
@@ -127,6 +132,24 @@ export class ScatterRenderer {
       gl.bufferSubData(gl.ARRAY_BUFFER, 0, rgba);
     }
     this.requestRender();
+  }
+
+  /** Sets the draw order (n cell indices; later ones are drawn on top), or null for index order. */
+  setOrder(order: Uint32Array | null): void {
+    const gl = this.gl;
+    this.ordered = order !== null && order.length === this.n;
+    if (this.ordered) {
+      gl.bindVertexArray(this.vao);
+      gl.bufferData(gl.ELEMENT_ARRAY_BUFFER, order!, gl.DYNAMIC_DRAW);
+      gl.bindVertexArray(null);
+    }
+    this.requestRender();
+  }
+
+  private drawPoints(): void {
+    const gl = this.gl;
+    if (this.ordered) gl.drawElements(gl.POINTS, this.n, gl.UNSIGNED_INT, 0);
+    else gl.drawArrays(gl.POINTS, 0, this.n);
   }
 
   /** Matches the drawing buffer to the element's CSS size × devicePixelRatio. */
@@ -179,12 +202,12 @@ export class ScatterRenderer {
     gl.bindVertexArray(this.vao);
     if (this.layered) {
       gl.uniform1i(this.uPass, 1);
-      gl.drawArrays(gl.POINTS, 0, this.n);
+      this.drawPoints();
       gl.uniform1i(this.uPass, 2);
     } else {
       gl.uniform1i(this.uPass, 0);
     }
-    gl.drawArrays(gl.POINTS, 0, this.n);
+    this.drawPoints();
     gl.bindVertexArray(null);
   }
 

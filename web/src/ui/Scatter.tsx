@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { effect } from '@preact/signals';
 import { ScatterRenderer } from '../scatter/renderer';
 import { lassoSelect, type ScreenMap } from '../selection';
-import { paint } from '../paint';
+import { paint, orderByValue } from '../paint';
 import { source } from '../derived';
 import * as S from '../state';
 import { setSelection } from '../actions';
@@ -32,11 +32,19 @@ export function Scatter() {
     ro.observe(wrap);
     r.resize();
 
-    let rgba = new Uint8Array(0);
+    let rgba = new Uint8Array(0), order = new Uint32Array(0);
     const disposers = [
       effect(() => {
         const l = S.layout.value;
         if (l) r.setPositions(l.x, l.y);
+      }),
+      effect(() => {
+        const src = source.value, l = S.layout.value;
+        if (!l) return;
+        if (src.kind !== 'continuous' || src.values.length !== l.x.length) return r.setOrder(null);
+        if (order.length !== src.values.length) order = new Uint32Array(src.values.length);
+        orderByValue(order, src);
+        r.setOrder(order);
       }),
       effect(() => {
         const ds = S.dataset.value;
