@@ -26,7 +26,10 @@ static const char usage[] =
     "  --port P         port (default 5005; 0 = any free port, printed on stderr)\n"
     "  --threads N      connection threads (default 2)\n"
     "  --workers N      worker threads for long requests (default 2)\n"
-    "  --cache-mb N     in-process response cache in MiB (default 64; 0 disables)\n"
+    "  --cache-mb N     in-process response cache in MiB (default 64; 0 disables); part of --body-mb\n"
+    "  --body-mb N      memory budget for response bodies in MiB: cache + in flight + being built\n"
+    "                   (default 160; 0 = unbounded). Requests that would exceed it wait, then get 503\n"
+    "  --queue-timeout-ms N  longest wait for the body budget before 503 + Retry-After (default 20000)\n"
     "  --max-open N     --data mode: bundles kept open (default 8)\n"
     "  --title T        dataset name shown by config (single mode)\n"
     "  --cache-dir D    where an .h5ad argument is ingested once (default $XDG_CACHE_HOME/cellgate or\n"
@@ -41,7 +44,7 @@ static void on_access(void *ctx, const char *line) { fprintf(stderr, "%s\n", lin
 typedef struct args {
   const char *dataset, *data_dir, *host, *title, *cache_dir;
   int port, threads, workers, max_open, quiet;
-  long cache_mb;
+  long cache_mb, body_mb, queue_ms;
 } args;
 
 static int parse_int(const char *s, long lo, long hi, long *out) {
@@ -54,7 +57,8 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 }
 
 static int parse_args(int argc, char **argv, args *a) {
-  *a = (args){.host = "127.0.0.1", .port = 5005, .threads = 2, .workers = 2, .max_open = 8, .cache_mb = 64};
+  *a = (args){.host = "127.0.0.1", .port = 5005, .threads = 2, .workers = 2, .max_open = 8, .cache_mb = 64,
+             .body_mb = 160, .queue_ms = 20000};
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,6 +74,8 @@ static int parse_args(int argc, char **argv, args *a) {
     else if (strcmp(o, "--workers") == 0 && !parse_int(v, 1, 64, &n)) a->workers = (int)n, i++;
     else if (strcmp(o, "--max-open") == 0 && !parse_int(v, 1, 4096, &n)) a->max_open = (int)n, i++;
     else if (strcmp(o, "--cache-mb") == 0 && !parse_int(v, 0, 1 << 20, &n)) a->cache_mb = n, i++;
+    else if (strcmp(o, "--body-mb") == 0 && !parse_int(v, 0, 1 << 20, &n)) a->body_mb = n, i++;
+    else if (strcmp(o, "--queue-timeout-ms") == 0 && !parse_int(v, 1, 3600000, &n)) a->queue_ms = n, i++;
     else if (o[0] == '-' && o[1]) return fprintf(stderr, "cellgate explorer: bad option or value '%s'\n", o), -1;
     else if (!a->dataset) a->dataset = o;
     else return fprintf(stderr, "cellgate explorer: too many arguments\n"), -1;
@@ -130,7 +136,8 @@ static int serve(const args *a, const char *bundle) {
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
   mallopt(M_ARENA_MAX, 4);
   cg_explorer_opts xo = {.bundle = bundle, .data_dir = a->data_dir, .display_name = a->title,
-                         .max_open = a->max_open, .cache_bytes = (size_t)a->cache_mb << 20, .version = CG_VERSION};
+                         .max_open = a->max_open, .cache_bytes = (size_t)a->cache_mb << 20, .version = CG_VERSION,
+                         .body_bytes = (size_t)a->body_mb << 20, .queue_timeout_ms = (int)a->queue_ms};
   cg_err err = {0};
   cg_explorer *x;
   if (cg_explorer_create(&xo, &x, &err)) return fprintf(stderr, "cellgate explorer: %s\n", err.msg), 1;

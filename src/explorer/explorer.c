@@ -14,6 +14,7 @@
 
 #include "base/mem.h"
 #include "explorer/explorer_int.h"
+#include "http/http_budget.h"
 #include "http/http_codec.h"
 
 #define OCTET "application/octet-stream"
@@ -25,18 +26,18 @@
 #define PDU_BODY_LIMIT ((size_t)100 << 20)
 
 static const cg__xroute routes[] = {
-    {"config", 0, 0, 1, 0, cg__x_config, NULL, NULL},
-    {"schema", 0, 0, 1, 0, cg__x_schema, NULL, NULL},
-    {"colors", 0, 0, 1, 0, cg__x_colors, NULL, NULL},
-    {"annotations/obs", 1, 0, 1, 0, cg__x_annotations_obs, cg__x_not_implemented, NULL},
-    {"annotations/var", 1, 0, 1, 0, cg__x_annotations_var, cg__x_not_implemented, NULL},
-    {"data/var", 1, 0, 1, 0, cg__x_data_var, cg__x_data_var, NULL},
-    {"layout/obs", 1, 0, 1, 0, cg__x_layout_obs, NULL, NULL},
-    {"summarize/var", 1, 0, 1, 1, cg__x_summarize_var, NULL, cg__x_summarize_var},
-    {"genesets", 0, 0, 0, 0, cg__x_genesets, cg__x_not_implemented, NULL},
-    {"diffexp/obs", 0, 0, 1, 1, NULL, NULL, cg__x_diffexp_obs},
-    {"diffexp/obs2", 0, 1, 0, 0, NULL, NULL, cg__x_not_implemented},
-    {"s3_uri", 0, 1, 0, 0, cg__x_s3_uri, NULL, NULL},
+    {"config", 0, 0, 1, cg__x_config, NULL, NULL, NULL},
+    {"schema", 0, 0, 1, cg__x_schema, NULL, NULL, NULL},
+    {"colors", 0, 0, 1, cg__x_colors, NULL, NULL, NULL},
+    {"annotations/obs", 1, 0, 1, cg__x_annotations_obs, cg__x_not_implemented, NULL, cg__x_annotations_obs_cost},
+    {"annotations/var", 1, 0, 1, cg__x_annotations_var, cg__x_not_implemented, NULL, cg__x_annotations_var_cost},
+    {"data/var", 1, 0, 1, cg__x_data_var, cg__x_data_var, NULL, cg__x_data_var_cost},
+    {"layout/obs", 1, 0, 1, cg__x_layout_obs, NULL, NULL, cg__x_layout_obs_cost},
+    {"summarize/var", 1, 0, 1, cg__x_summarize_var, NULL, cg__x_summarize_var, cg__x_summarize_var_cost},
+    {"genesets", 0, 0, 0, cg__x_genesets, cg__x_not_implemented, NULL, NULL},
+    {"diffexp/obs", 0, 0, 1, NULL, NULL, cg__x_diffexp_obs, cg__x_diffexp_obs_cost},
+    {"diffexp/obs2", 0, 1, 0, NULL, NULL, cg__x_not_implemented, NULL},
+    {"s3_uri", 0, 1, 0, cg__x_s3_uri, NULL, NULL, NULL},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
 enum { R_HEALTH = NROUTES, R_METRICS, R_UNROUTED, R_COUNT };
@@ -46,6 +47,8 @@ struct cg_explorer {
   cg_explorer_opts o;
   cg__xds *ds;
   cg_http_cache *cache;
+  cg_http_budget *budget;
+  cg_http_share *share;
   cg_http_metrics *metrics;
   cg_http_server *server;
 };
@@ -64,12 +67,16 @@ int cg_explorer_create(const cg_explorer_opts *o, cg_explorer **out, cg_err *err
   if (!x) return cg_err_set(err, CG_ENOMEM, "explorer");
   x->o = *o;
   if (!x->o.version) x->o.version = "0";
+  if (x->o.body_bytes && x->o.cache_bytes > x->o.body_bytes) x->o.cache_bytes = x->o.body_bytes;
+  if (x->o.queue_timeout_ms <= 0) x->o.queue_timeout_ms = CG_EXPLORER_QUEUE_TIMEOUT_MS;
   init_route_names();
   int rc = cg__xds_create(o->bundle, o->data_dir, o->max_open, &x->ds, err);
   if (!rc) {
-    x->cache = cg_http_cache_create(o->cache_bytes);
+    x->cache = cg_http_cache_create(x->o.cache_bytes);
+    x->budget = cg_http_budget_create(x->o.body_bytes);
+    x->share = cg_http_share_create();
     x->metrics = cg_http_metrics_create(route_names, R_COUNT);
-    if (!x->cache || !x->metrics) rc = cg_err_set(err, CG_ENOMEM, "explorer caches");
+    if (!x->cache || !x->budget || !x->share || !x->metrics) rc = cg_err_set(err, CG_ENOMEM, "explorer caches");
   }
   if (rc) {
     cg_explorer_free(x);
@@ -82,7 +89,9 @@ int cg_explorer_create(const cg_explorer_opts *o, cg_explorer **out, cg_err *err
 void cg_explorer_free(cg_explorer *x) {
   if (!x) return;
   cg__xds_free(x->ds);
-  cg_http_cache_free(x->cache);
+  cg_http_cache_free(x->cache); /* releases cached bodies: before the table and the budget they point at */
+  cg_http_share_free(x->share);
+  cg_http_budget_free(x->budget);
   cg_http_metrics_free(x->metrics);
   cg_free(x);
 }
@@ -155,11 +164,8 @@ static void finish_ok(cg__xq *q, cg__xout *o, cg_http_resp *p) {
   o->buf = NULL;
   if (!b) return error_resp(p, 503, "out of memory");
   b->tag = (int)enc;
-  if (q->route->cacheable) {
-    char key[CG_HTTP_ETAG_MAX + 8];
-    snprintf(key, sizeof key, "%s-%s", q->etag, cg_http_enc_suffix(q->enc));
-    cg_http_cache_put(q->x->cache, key, b);
-  }
+  if (q->reserved) cg_http_budget_charge(q->x->budget, b, q->reserved), q->reserved = 0;
+  if (q->route->cacheable) cg_http_cache_put(q->x->cache, q->key, b);
   set_body(p, b);
   p->status = 200, p->content_type = o->ctype, p->content_encoding = cg_http_enc_name(enc);
   p->cache_control = cache_control(q), p->vary = VARY, p->note = "miss";
@@ -191,7 +197,69 @@ static void xq_free(void *arg) {
   cg_free(q);
 }
 
-static void on_job(void *arg, cg_http_req *req, cg_http_resp *p) { run_route(arg, p); }
+/* --- budgeted routes: single-flight, body budget (explorer.h, notes 4-5) ------------------------------------ */
+
+static void serve_blob(const cg__xq *q, cg_http_resp *p, cg_http_blob *b, const char *note) {
+  set_body(p, b);
+  p->status = 200, p->note = note, p->content_encoding = cg_http_enc_name((cg_http_enc)b->tag);
+  p->content_type = q->route->binary ? OCTET : "application/json";
+  p->cache_control = cache_control(q), p->vary = VARY;
+  snprintf(p->etag, sizeof p->etag, "%s", q->etag);
+}
+
+static void make_room(void *ctx, size_t shortfall) {
+  cg_explorer *x = ctx;
+  cg_http_cache_trim(x->cache, shortfall);
+}
+
+static size_t estimate(const cg__xq *q) {
+  cg__xcost c = q->route->cost(q);
+  size_t z = q->enc != CG_HTTP_ENC_IDENTITY && c.out >= CG_HTTP_COMPRESS_MIN ? c.out / 2 : 0;
+  return c.out + (c.temps > z ? c.temps : z) + 4096;
+}
+
+/* Reserve the estimate (waiting up to the deadline), build, turn the reservation into the body's charge. */
+static void build_budgeted(cg__xq *q, cg_http_resp *p) {
+  size_t est = estimate(q);
+  if (cg_http_budget_acquire(q->x->budget, est, q->deadline, make_room, q->x) != 0) {
+    error_resp(p, 503, "server busy: response bodies in memory are at the budget (--body-mb); retry later");
+    p->retry_after = 1, p->note = "busy";
+    return;
+  }
+  q->reserved = est;
+  run_route(q, p);
+  if (q->reserved) cg_http_budget_release(q->x->budget, q->reserved), q->reserved = 0;
+}
+
+/* A follower: the leader's response, with our own reference to the body. Runs on the leader's thread. */
+static void on_shared(void *arg, const cg_http_resp *l) {
+  cg__xq *q = arg;
+  cg_http_req *req = q->req;
+  cg_http_resp *p = cg_http_req_resp(req);
+  int route = p->route;
+  cg_http_blob_release(p->body);
+  *p = *l;
+  p->body = cg_http_blob_retain(l->body);
+  p->route = route, p->note = l->status == 200 ? "joined" : l->note;
+  cg_http_complete(req); /* frees q */
+}
+
+static int on_job(void *arg, cg_http_req *req, cg_http_resp *p) {
+  cg__xq *q = arg;
+  int lead = 0;
+  if (q->route->cacheable) {
+    cg_http_blob *hit;
+    q->waiter = (cg_http_share_waiter){on_shared, q, NULL};
+    int j = cg_http_share_join(q->x->share, q->key, &q->waiter, &hit);
+    if (j == CG_HTTP_SHARE_WAIT) return CG_HTTP_DEFERRED; /* q belongs to the leader's on_shared now */
+    if (j == CG_HTTP_SHARE_HIT) return serve_blob(q, p, hit, "shared"), 0;
+    lead = j == CG_HTTP_SHARE_LEAD;
+  }
+  if (q->route->cost) build_budgeted(q, p);
+  else run_route(q, p);
+  if (lead) cg_http_share_done(q->x->share, q->key, p);
+  return 0;
+}
 
 /* --- ETag ------------------------------------------------------------------------------------------------ */
 
@@ -356,6 +424,7 @@ static int prepare(cg_explorer *x, cg_http_req *req, cg__xq *q, cg_http_resp *p)
 /* 304 or a cached body; 1 when the response is complete. */
 static int answer_from_cache(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
   make_etag(q);
+  snprintf(q->key, sizeof q->key, "%s-%s", q->etag, cg_http_enc_suffix(q->enc));
   p->cache_control = cache_control(q), p->vary = VARY;
   const char *inm = cg_http_req_header(req, "If-None-Match");
   if (inm && cg_http_etag_match(inm, strlen(inm), q->etag)) {
@@ -363,14 +432,9 @@ static int answer_from_cache(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
     snprintf(p->etag, sizeof p->etag, "%s", q->etag);
     return 1;
   }
-  char key[CG_HTTP_ETAG_MAX + 8];
-  snprintf(key, sizeof key, "%s-%s", q->etag, cg_http_enc_suffix(q->enc));
-  cg_http_blob *b = cg_http_cache_get(q->x->cache, key);
+  cg_http_blob *b = cg_http_cache_get(q->x->cache, q->key);
   if (!b) return 0;
-  set_body(p, b);
-  p->status = 200, p->note = "hit", p->content_encoding = cg_http_enc_name((cg_http_enc)b->tag);
-  p->content_type = q->route->binary ? OCTET : "application/json";
-  snprintf(p->etag, sizeof p->etag, "%s", q->etag);
+  serve_blob(q, p, b, "hit");
   return 2;
 }
 
@@ -382,10 +446,15 @@ static int handle_api(cg_explorer *x, cg_http_req *req, cg_http_resp *p) {
     int c = answer_from_cache(q, req, p);
     if (c) return xq_free(q), 0;
   }
-  if (q->route->heavy && cg_http_defer(req, on_job, q, xq_free) == 0) return CG_HTTP_DEFERRED;
-  run_route(q, p);
-  xq_free(q);
-  return 0;
+  if (!q->route->cost) {
+    run_route(q, p);
+    return xq_free(q), 0;
+  }
+  q->req = req, q->deadline = cg_http_now() + q->x->o.queue_timeout_ms / 1e3;
+  if (cg_http_defer(req, on_job, q, xq_free) == 0) return CG_HTTP_DEFERRED;
+  error_resp(p, 503, "server busy: the worker pool does not accept work");
+  p->retry_after = 1;
+  return xq_free(q), 0;
 }
 
 /* --- /health, /metrics ----------------------------------------------------------------------------------- */
@@ -401,9 +470,32 @@ static void health(cg_explorer *x, cg_http_resp *p) {
   p->route = R_HEALTH;
 }
 
+static int render_flight(cg_explorer *x, char **b, size_t *l, size_t *c) {
+  cg_http_budget_stats bs;
+  cg_http_share_stats ss;
+  cg_http_budget_get_stats(x->budget, &bs);
+  cg_http_share_get_stats(x->share, &ss);
+  return cg_http_metrics_printf(
+      b, l, c,
+      "# TYPE cellgate_body_budget_bytes gauge\ncellgate_body_budget_bytes %zu\n"
+      "# TYPE cellgate_body_bytes gauge\ncellgate_body_bytes %zu\n"
+      "# TYPE cellgate_body_bytes_peak gauge\ncellgate_body_bytes_peak %zu\n"
+      "# TYPE cellgate_body_waiting gauge\ncellgate_body_waiting %d\n"
+      "# TYPE cellgate_body_waits_total counter\ncellgate_body_waits_total %llu\n"
+      "# TYPE cellgate_body_busy_total counter\ncellgate_body_busy_total %llu\n"
+      "# TYPE cellgate_singleflight_leads_total counter\ncellgate_singleflight_leads_total %llu\n"
+      "# TYPE cellgate_singleflight_joins_total counter\ncellgate_singleflight_joins_total %llu\n"
+      "# TYPE cellgate_singleflight_shares_total counter\ncellgate_singleflight_shares_total %llu\n"
+      "# TYPE cellgate_singleflight_live gauge\ncellgate_singleflight_live %d\n",
+      bs.limit, bs.used, bs.peak, bs.waiting, (unsigned long long)bs.waits, (unsigned long long)bs.timeouts,
+      (unsigned long long)ss.leads, (unsigned long long)ss.waits, (unsigned long long)ss.hits, ss.live);
+}
+
 static int render_gauges(cg_explorer *x, char **b, size_t *l, size_t *c) {
   cg_http_cache_stats cs;
   cg_http_cache_get_stats(x->cache, &cs);
+  int rc = render_flight(x, b, l, c);
+  if (rc) return rc;
   int open = 0, queued = 0, running = 0;
   uint64_t opens = 0, evictions = 0;
   cg__xds_counts(x->ds, &open, &opens, &evictions);

@@ -146,6 +146,45 @@ static int annotations(cg__xq *q, cg_bundle_axis axis, cg__xout *o, cg_err *err)
   return rc;
 }
 
+/* A JSON array of strings: the bytes plus quotes and a comma per row (escapes not counted). */
+static size_t strings_text(const cg_bundle_strings *s) {
+  return s->count ? (size_t)(s->offsets[s->count] - s->offsets[0]) + 2 * (size_t)s->count + 2 : 2;
+}
+
+static size_t longest(const cg_bundle_strings *s) {
+  size_t m = 0, len;
+  for (int64_t i = 0; i < s->count; i++)
+    if (cg_bundle_str(s, i, &len) && len > m) m = len;
+  return m;
+}
+
+static void column_cost(const cg__xq *q, cg_bundle_axis axis, int idx, int32_t nbins, cg__xcost *c) {
+  const cg_bundle_column *col = idx < 0 ? NULL : cg_bundle_column_at(q->b, axis, idx);
+  const cg_bundle_strings *text = col ? (col->type == CG_BCOL_STRING ? &col->str : NULL) : cg_bundle_index(q->b, axis);
+  size_t n = (size_t)(axis == CG_BUNDLE_OBS ? cg_bundle_n_obs(q->b) : cg_bundle_n_vars(q->b)), t = 0;
+  if (text) t = strings_text(text);
+  else if (col->type == CG_BCOL_CATEGORICAL && q->api < 3) t = n * (longest(&col->categories) + 3) + 2;
+  else if (col->type == CG_BCOL_CATEGORICAL) c->out += n * 4 + strings_text(&col->categories) * 2;
+  else if (col->type == CG_BCOL_BOOL && q->api >= 3) c->out += n, c->temps += n * 4;
+  else c->out += n * (nbins && col->type == CG_BCOL_F32 ? 2 : 4);
+  c->out += t, c->temps += t; /* a text is built, then copied into the body */
+}
+
+static cg__xcost annotations_cost(const cg__xq *q, cg_bundle_axis axis) {
+  cg_err err = {0};
+  names_req r = {.b = q->b, .axis = axis, .err = &err};
+  int32_t nbins;
+  cg__xcost c = {0, 0};
+  int rc = cg__x_nbins(q, &nbins, &err);
+  if (!rc) rc = cg__x_query_each(q->qs, q->qlen, "annotation-name", add_name, &r);
+  if (!rc && r.n == 0) rc = all_names(&r);
+  for (int i = 0; i < r.n && !rc; i++) column_cost(q, axis, r.idx[i], nbins, &c);
+  return c;
+}
+
+cg__xcost cg__x_annotations_obs_cost(const cg__xq *q) { return annotations_cost(q, CG_BUNDLE_OBS); }
+cg__xcost cg__x_annotations_var_cost(const cg__xq *q) { return annotations_cost(q, CG_BUNDLE_VAR); }
+
 int cg__x_annotations_obs(cg__xq *q, cg__xout *o, cg_err *err) { return annotations(q, CG_BUNDLE_OBS, o, err); }
 int cg__x_annotations_var(cg__xq *q, cg__xout *o, cg_err *err) { return annotations(q, CG_BUNDLE_VAR, o, err); }
 
@@ -171,7 +210,7 @@ static int densify(void *ctx, void *dst, int64_t n, cg_err *err) {
   return 0;
 }
 
-static int var_filter(cg__xq *q, const char *form, size_t flen, int json, cg_bitset *sel, cg_err *err) {
+static int var_filter(const cg__xq *q, const char *form, size_t flen, int json, cg_bitset *sel, cg_err *err) {
   cg_filter *f;
   int rc = json ? cg_filter_parse_json(form, flen, CG_FILTER_AXIS_VAR, &f, err)
                 : cg_filter_parse_query(form, flen, CG_FILTER_AXIS_VAR, &f, err);
@@ -227,6 +266,21 @@ int cg__x_data_var(cg__xq *q, cg__xout *o, cg_err *err) {
   if (!rc) rc = genes_matrix(q, &sel, nbins, o, err);
   cg_bitset_dispose(&sel);
   return rc;
+}
+
+/* Genes selected × n_obs float32 (nbins: int16 codes from a float32 temporary per gene). */
+cg__xcost cg__x_data_var_cost(const cg__xq *q) {
+  cg_err err = {0};
+  int32_t nbins;
+  cg_bitset sel = {0};
+  cg__xcost c = {0, 0};
+  int put = strcmp(q->method, "PUT") == 0;
+  int rc = cg__x_nbins(q, &nbins, &err);
+  if (!rc) rc = put ? var_filter(q, q->body, q->blen, 1, &sel, &err) : var_filter(q, q->qs, q->qlen, 0, &sel, &err);
+  size_t k = rc ? 0 : (size_t)cg_bitset_count(&sel), n = (size_t)cg_bundle_n_obs(q->b);
+  if (k <= CG_X_COLUMN_MAX) c.out = k * n * (nbins ? 2 : 4), c.temps = nbins ? k * n * 4 : 0;
+  cg_bitset_dispose(&sel);
+  return c;
 }
 
 /* --- layout/obs ------------------------------------------------------------------------------------------ */
@@ -335,6 +389,17 @@ int cg__x_layout_obs(cg__xq *q, cg__xout *o, cg_err *err) {
   return rc;
 }
 
+cg__xcost cg__x_layout_obs_cost(const cg__xq *q) {
+  cg_err err = {0};
+  layout_req r = {.b = q->b, .err = &err};
+  int32_t nbins;
+  int rc = cg__x_nbins(q, &nbins, &err);
+  if (!rc) rc = cg__x_query_each(q->qs, q->qlen, "layout-name", add_layout, &r);
+  if (!rc && r.n == 0) all_layouts(&r);
+  size_t cols = rc ? 0 : 2 * (size_t)r.n, n = (size_t)cg_bundle_n_obs(q->b);
+  return (cg__xcost){cols * n * (nbins ? 2 : 4), nbins ? cols * n * 4 : 0};
+}
+
 /* --- summarize/var --------------------------------------------------------------------------------------- */
 
 typedef struct mean_fill {
@@ -422,6 +487,12 @@ int cg__x_summarize_var(cg__xq *q, cg__xout *o, cg_err *err) {
   return rc;
 }
 
+/* One float32 column plus the double accumulator (and the float temporary with nbins). */
+cg__xcost cg__x_summarize_var_cost(const cg__xq *q) {
+  size_t n = (size_t)cg_bundle_n_obs(q->b);
+  return (cg__xcost){n * 4, n * 12};
+}
+
 /* --- diffexp/obs ----------------------------------------------------------------------------------------- */
 
 static int cell_set(const cg__xq *q, json_t *req, const char *which, cg_bitset *out, cg_err *err) {
@@ -434,6 +505,12 @@ static int cell_set(const cg__xq *q, json_t *req, const char *which, cg_bitset *
   cg_filter_free(f);
   if (rc) cg_err_prefix(err, "%s", which);
   return rc;
+}
+
+/* Two cell bitsets and a JSON body of at most 2 × 1000 rows; the engine's own working memory is its business. */
+cg__xcost cg__x_diffexp_obs_cost(const cg__xq *q) {
+  size_t n = (size_t)cg_bundle_n_obs(q->b);
+  return (cg__xcost){(size_t)1 << 20, n / 4};
 }
 
 int cg__x_diffexp_obs(cg__xq *q, cg__xout *o, cg_err *err) {

@@ -12,6 +12,7 @@
 #include "http/http_cache.h"
 #include "http/http_hdr.h"
 #include "http/http_metrics.h"
+#include "http/http_share.h"
 
 #define CG_X_COLUMN_MAX 32 /* cellxgene's column_request_max */
 #define CG_X_LAYOUT_MAX 30
@@ -45,6 +46,12 @@ typedef struct cg__xq {
   size_t blen;
   cg_http_enc enc;
   char etag[CG_HTTP_ETAG_MAX];
+  /* budgeted routes (explorer.c): */
+  cg_http_req *req;
+  double deadline;                /* monotonic seconds: give up waiting for the budget then (503) */
+  size_t reserved;                /* budget reservation not yet turned into a body's charge */
+  char key[CG_HTTP_ETAG_MAX + 8]; /* "<etag>-<encoding>": body cache and single-flight key */
+  cg_http_share_waiter waiter;
 } cg__xq;
 
 /* What a route produces: a body (cg_malloc'd, taken) and its type. */
@@ -56,13 +63,21 @@ typedef struct cg__xout {
 
 typedef int (*cg__xroute_fn)(cg__xq *q, cg__xout *o, cg_err *err);
 
+/* What a build will hold at its peak, estimated before any work from the request and the bundle's shapes:
+ * `out` = the uncompressed body, `temps` = what is alive beside it (JSON texts, lossy inputs). An estimate, not
+ * a bound (JSON escapes can make texts longer); a request that does not parse costs ~0 and fails fast. */
+typedef struct cg__xcost {
+  size_t out, temps;
+} cg__xcost;
+typedef cg__xcost (*cg__xcost_fn)(const cg__xq *q);
+
 typedef struct cg__xroute {
   const char *name;   /* path after /api/v0.X/ */
   int binary;         /* FlatBuffers: Accept must admit application/octet-stream */
   int v3_only;
   int cacheable;      /* pure function of bundle + request: ETag, 304, body cache */
-  int heavy;          /* runs on the worker pool */
   cg__xroute_fn get, put, post;
+  cg__xcost_fn cost;  /* non-NULL: big bodies or long work — worker pool, body budget, single-flight */
 } cg__xroute;
 
 /* --- route handlers --- */
@@ -78,6 +93,12 @@ int cg__x_layout_obs(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_summarize_var(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_diffexp_obs(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_not_implemented(cg__xq *q, cg__xout *o, cg_err *err);
+cg__xcost cg__x_annotations_obs_cost(const cg__xq *q);
+cg__xcost cg__x_annotations_var_cost(const cg__xq *q);
+cg__xcost cg__x_data_var_cost(const cg__xq *q);
+cg__xcost cg__x_layout_obs_cost(const cg__xq *q);
+cg__xcost cg__x_summarize_var_cost(const cg__xq *q);
+cg__xcost cg__x_diffexp_obs_cost(const cg__xq *q);
 
 /* Helpers shared by the handlers (explorer_json.c). */
 const char *cg__x_version(const cg__xq *q);

@@ -128,6 +128,11 @@ static void add_headers(struct MHD_Response *m, const cg_http_resp *p) {
   if (p->cache_control) MHD_add_response_header(m, "Cache-Control", p->cache_control);
   if (p->vary) MHD_add_response_header(m, "Vary", p->vary);
   if (p->allow) MHD_add_response_header(m, "Allow", p->allow);
+  if (p->retry_after > 0) {
+    char ra[16];
+    snprintf(ra, sizeof ra, "%d", p->retry_after);
+    MHD_add_response_header(m, "Retry-After", ra);
+  }
   if (p->etag[0]) {
     char tag[CG_HTTP_ETAG_MAX + 3];
     snprintf(tag, sizeof tag, "\"%s\"", p->etag);
@@ -168,13 +173,18 @@ static void simple_error(cg_http_resp *p, int status, const char *msg) {
 
 /* --- deferral -------------------------------------------------------------------------------------------- */
 
-static void run_job(void *arg) {
-  cg_http_req *r = arg;
-  r->job(r->arg, r, &r->resp);
+void cg_http_complete(cg_http_req *r) {
   if (r->free_arg) r->free_arg(r->arg);
   r->arg = NULL;
   __atomic_store_n(&r->state, ST_DONE, __ATOMIC_RELEASE);
   MHD_resume_connection(r->conn);
+}
+
+cg_http_resp *cg_http_req_resp(cg_http_req *r) { return &r->resp; }
+
+static void run_job(void *arg) {
+  cg_http_req *r = arg;
+  if (r->job(r->arg, r, &r->resp) != CG_HTTP_DEFERRED) cg_http_complete(r);
 }
 
 int cg_http_defer(cg_http_req *r, cg_http_job_fn fn, void *arg, void (*free_arg)(void *)) {

@@ -9,12 +9,15 @@
  *     call k+1 (final) : handler runs on the connection thread  ──> response queued (never on call 1:
  *                        MHD closes the connection when a response is queued on the first call — measured)
  *                        or handler calls cg_http_defer ──> connection suspended, job queued on the pool
- *     worker           : job(arg, req, resp) fills resp, then MHD_resume_connection
+ *     worker           : job(arg, req, resp) fills resp, then MHD_resume_connection; or the job returns
+ *                        CG_HTTP_DEFERRED and some thread calls cg_http_complete(req) later (a request
+ *                        waiting for another one's body, http_share.h)
  *     call k+2         : the deferred response is queued
  *     completed        : access line + observe callback (route, status, server seconds), req freed
  *
  *  1. A req belongs to its connection thread, except between cg_http_defer and the resume, when it belongs to
- *     the job (the connection is suspended, so MHD does not touch it). Header lookups (cg_http_req_header)
+ *     the job, then to whoever will call cg_http_complete (the connection is suspended, so MHD does not touch
+ *     it). Header lookups (cg_http_req_header)
  *     are allowed only on the connection thread: jobs get what they need from their arg.
  *  2. Threads: MHD_USE_EPOLL with an internal thread pool of opts.threads; opts.workers pool threads.
  *     Handlers run concurrently on all connection threads: they must be thread-safe.
@@ -48,6 +51,7 @@ typedef struct cg_http_resp {
   char etag[CG_HTTP_ETAG_MAX];  /* opaque part without quotes, "" = none */
   int route;                    /* metrics route id, -1 = none */
   const char *note;             /* static word for the access log ("hit", "miss", ...), may be NULL */
+  int retry_after;              /* seconds for a Retry-After header (503), 0 = none */
 } cg_http_resp;
 
 /* Returned by a handler that called cg_http_defer. */
@@ -55,8 +59,10 @@ typedef struct cg_http_resp {
 
 /* The handler: fills resp and returns 0, or calls cg_http_defer and returns CG_HTTP_DEFERRED. */
 typedef int (*cg_http_handler_fn)(void *ctx, cg_http_req *req, cg_http_resp *resp);
-/* A deferred job: runs on a pool thread, fills resp; free_arg(arg) is called after it (may be NULL). */
-typedef void (*cg_http_job_fn)(void *arg, cg_http_req *req, cg_http_resp *resp);
+/* A deferred job: runs on a pool thread and fills resp, returning 0; then free_arg(arg) is called (may be NULL)
+ * and the response is sent. Or it returns CG_HTTP_DEFERRED: the request stays suspended until some thread
+ * fills resp and calls cg_http_complete(req), which calls free_arg(arg) and sends it. */
+typedef int (*cg_http_job_fn)(void *arg, cg_http_req *req, cg_http_resp *resp);
 
 typedef struct cg_http_opts {
   const char *host; /* bind address (IPv4 literal), NULL/"" = 127.0.0.1 */
@@ -90,5 +96,9 @@ const char *cg_http_req_header(cg_http_req *r, const char *name);
 /* Runs fn(arg, req, resp) on the pool; the handler must then return CG_HTTP_DEFERRED. 0 or CG_ENOMEM/CG_EINVAL
  * (then nothing was queued and the handler answers itself; free_arg has not been called). */
 int cg_http_defer(cg_http_req *r, cg_http_job_fn fn, void *arg, void (*free_arg)(void *));
+/* Finishes a request whose job returned CG_HTTP_DEFERRED (see cg_http_job_fn). Any thread, exactly once. */
+void cg_http_complete(cg_http_req *r);
+/* The request's response, for whoever completes it. */
+cg_http_resp *cg_http_req_resp(cg_http_req *r);
 
 #endif

@@ -6,6 +6,8 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "http/http_budget.h"
+#include "http/http_share.h"
 
 cg_http_blob *cg_http_blob_take(void *data, size_t len) {
   cg_http_blob *b = cg_malloc(sizeof *b);
@@ -13,7 +15,7 @@ cg_http_blob *cg_http_blob_take(void *data, size_t len) {
     cg_free(data);
     return NULL;
   }
-  b->data = data, b->len = len, b->refs = 1, b->tag = 0;
+  *b = (cg_http_blob){.data = data, .len = len, .refs = 1};
   return b;
 }
 
@@ -31,7 +33,9 @@ cg_http_blob *cg_http_blob_retain(cg_http_blob *b) {
 
 void cg_http_blob_release(cg_http_blob *b) {
   if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  cg__http_share_forget(b);
   cg_free((void *)b->data);
+  if (b->budget) cg_http_budget_release(b->budget, b->charge); /* after the bytes are gone */
   cg_free(b);
 }
 
@@ -157,6 +161,24 @@ int cg_http_cache_put(cg_http_cache *c, const char *key, cg_http_blob *blob) {
   pthread_mutex_unlock(&c->mu);
   for (int i = 0; i < nd; i++) cg_http_blob_release(drop[i]);
   return 0;
+}
+
+size_t cg_http_cache_trim(cg_http_cache *c, size_t bytes) {
+  size_t gone = 0;
+  for (;;) {
+    cg_http_blob *drop[16];
+    int n = 0;
+    pthread_mutex_lock(&c->mu);
+    while (c->tail && gone < bytes && n < 16) {
+      gone += c->tail->cost;
+      drop[n++] = remove_entry(c, c->tail);
+      c->st.evictions++;
+    }
+    int more = c->tail && gone < bytes;
+    pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < n; i++) cg_http_blob_release(drop[i]); /* outside the lock: may return budget */
+    if (!more) return gone;
+  }
 }
 
 void cg_http_cache_get_stats(cg_http_cache *c, cg_http_cache_stats *out) {

@@ -20,11 +20,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct cg_http_budget;
+struct cg_http_share;
+
 typedef struct cg_http_blob {
   const uint8_t *data;
   size_t len;
   int refs; /* atomic; use retain/release */
   int tag;  /* caller-defined, set before sharing (the explorer stores the content-encoding) */
+  /* Set by http_budget.c / http_share.c, zero otherwise: the last release returns `charge` bytes to the budget
+   * and removes the body from the single-flight table (http_budget.h, http_share.h). */
+  struct cg_http_budget *budget;
+  size_t charge;
+  struct cg_http_share *share; /* atomic */
+  uint64_t share_hash;
 } cg_http_blob;
 
 /* Takes data (cg_malloc'd; may be NULL when len is 0): on success the blob owns it. NULL on ENOMEM, and then
@@ -51,5 +60,9 @@ cg_http_blob *cg_http_cache_get(cg_http_cache *c, const char *key);
 /* Stores blob under key (adds its own reference; replaces an existing entry). 0, or CG_ENOMEM. Any thread. */
 int cg_http_cache_put(cg_http_cache *c, const char *key, cg_http_blob *blob);
 void cg_http_cache_get_stats(cg_http_cache *c, cg_http_cache_stats *out);
+/* Evicts from the cold end until at least `bytes` of entries are gone (or the cache is empty); returns the bytes
+ * evicted. The body budget's make_room (http_budget.h): a blob still being sent stays alive until its response
+ * ends, so its memory comes back then. Any thread. */
+size_t cg_http_cache_trim(cg_http_cache *c, size_t bytes);
 
 #endif
