@@ -3,6 +3,7 @@
  * Design note
  *        source blocks (major lines)                 file (the last seven sections)
  *   pass 1 ─────────────────────────────> [stats][csr ptr][csc ptr][CSR idx|CSR val][CSC idx|CSC val]
+ *     (pipelined: block i+1 is read while a second thread takes block i)
  *     pwrite idx/val of each block           ^ written last      ^ major arrays, appended sequentially
  *     into the major arrays; count entries
  *     per minor line; gene stats; hash
@@ -22,8 +23,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -96,14 +98,14 @@ static void acc_cols(mx *m, const cg_sparse_block *b) {
   }
 }
 
-static int take_block(mx *m, const cg_sparse_block *b, const uint64_t o[4]) {
+/* Writes one checked block into the major arrays (appending), hashes it, counts its entries per minor line. */
+static int take_block(mx *m, const cg_sparse_block *b, const uint64_t o[4], cg_err *err) {
   uint64_t pos = m->mptr[b->first];
   if ((uint64_t)b->nnz > (uint64_t)m->hint - pos)
-    return cg_err_set(m->err, CG_EFORMAT, "matrix line %lld: more entries than the %lld announced",
+    return cg_err_set(err, CG_EFORMAT, "matrix line %lld: more entries than the %lld announced",
                       (long long)b->first, (long long)m->hint);
-  int rc = cg__pwrite_all(m->w->fd, b->idx, (size_t)b->nnz * 4, o[2 * m->maj] + 4 * pos, "matrix indices", m->err);
-  if (!rc) rc = cg__pwrite_all(m->w->fd, b->val, (size_t)b->nnz * 4, o[2 * m->maj + 1] + 4 * pos, "matrix values",
-                               m->err);
+  int rc = cg__pwrite_all(m->w->fd, b->idx, (size_t)b->nnz * 4, o[2 * m->maj] + 4 * pos, "matrix indices", err);
+  if (!rc) rc = cg__pwrite_all(m->w->fd, b->val, (size_t)b->nnz * 4, o[2 * m->maj + 1] + 4 * pos, "matrix values", err);
   if (rc) return rc;
   /* Start writeback now rather than at fsync (asynchronous; the disk is idle otherwise). */
   sync_file_range(m->w->fd, (off_t)(o[2 * m->maj] + 4 * pos), (off_t)b->nnz * 4, SYNC_FILE_RANGE_WRITE);
@@ -122,28 +124,74 @@ static int64_t block_lines(const mx *m) {
   return l < 1 ? 1 : l > (1 << 20) ? (1 << 20) : l;
 }
 
+/* Pass 1 is a two-stage pipeline: while the calling thread reads (and the reader inflates) block i+1, the
+ * taker thread checks and takes block i. Blocks alternate between two buffers; the taker of block i is
+ * joined before block i+1 is handed over, so blocks are taken in order (take_block appends). */
+typedef struct taker {
+  mx *m;
+  const cg_sparse_block *b;
+  const uint64_t *o;
+  pthread_t th;
+  int running, rc;
+  cg_err err;
+} taker;
+
+static void *take_job(void *arg) {
+  taker *t = arg;
+  t->rc = cg_sparse_block_check(t->b, t->m->n_minor, &t->err);
+  if (!t->rc) t->rc = take_block(t->m, t->b, t->o, &t->err);
+  if (t->rc) cg_err_prefix(&t->err, "matrix block at line %lld", (long long)t->b->first);
+  return NULL;
+}
+
+/* Waits for the block being taken; 0 or its error (moved into m->err). */
+static int take_wait(taker *t) {
+  if (!t->running) return 0;
+  pthread_join(t->th, NULL);
+  t->running = 0;
+  if (t->rc) cg_err_set(t->m->err, t->rc, "%s", t->err.msg);
+  return t->rc;
+}
+
+static int take_start(taker *t, const cg_sparse_block *b) {
+  t->b = b, t->rc = 0, t->err.msg[0] = '\0';
+  if (pthread_create(&t->th, NULL, take_job, t) == 0) return t->running = 1, 0;
+  take_job(t); /* no thread: take it here */
+  if (t->rc) cg_err_set(t->m->err, t->rc, "%s", t->err.msg);
+  return t->rc;
+}
+
+static int read_one(mx *m, cg_sparse_block *b, int64_t first, int64_t n) {
+  b->first = first, b->count = 0, b->nnz = 0;
+  int rc = m->in->read_block(m->in->ctx, first, n, b, m->err);
+  if (!rc && (b->first != first || b->count != n || !b->ptr))
+    rc = cg_err_set(m->err, CG_EFORMAT, "reader returned lines %lld+%lld for %lld+%lld", (long long)b->first,
+                    (long long)b->count, (long long)first, (long long)n);
+  if (rc) cg_err_prefix(m->err, "matrix block at line %lld", (long long)first);
+  return rc;
+}
+
 static int pass1(mx *m) {
-  cg_sparse_block b;
-  cg_sparse_block_init(&b);
+  cg_sparse_block b[2];
+  cg_sparse_block_init(&b[0]), cg_sparse_block_init(&b[1]);
   uint64_t o[4];
   layout(m, (uint64_t)m->hint, o);
-  int rc = 0;
+  taker t = {.m = m, .o = o};
+  int rc = 0, cur = 0;
   int64_t step = block_lines(m);
-  for (int64_t first = 0; first < m->n_major && !rc; first += b.count) {
+  for (int64_t first = 0; first < m->n_major && !rc; first += step, cur ^= 1) {
     int64_t n = m->n_major - first < step ? m->n_major - first : step;
-    b.first = first, b.count = 0, b.nnz = 0;
-    rc = m->in->read_block(m->in->ctx, first, n, &b, m->err);
-    if (!rc && (b.first != first || b.count != n || !b.ptr))
-      rc = cg_err_set(m->err, CG_EFORMAT, "reader returned lines %lld+%lld for %lld+%lld", (long long)b.first,
-                      (long long)b.count, (long long)first, (long long)n);
-    if (!rc) rc = cg_sparse_block_check(&b, m->n_minor, m->err);
-    if (!rc) rc = take_block(m, &b, o);
-    if (rc) cg_err_prefix(m->err, "matrix block at line %lld", (long long)first);
+    rc = read_one(m, &b[cur], first, n);
+    int trc = take_wait(&t); /* the previous block; its error wins (it comes first in the file) */
+    if (trc) rc = trc;
+    if (!rc) rc = take_start(&t, &b[cur]);
     if (!rc && m->in->progress)
       m->in->progress(m->in->progress_ctx, m->maj ? "columns" : "rows", (double)(first + n) / (double)m->n_major);
   }
+  int trc = take_wait(&t);
+  if (!rc) rc = trc;
   m->nnz = (int64_t)m->mptr[m->n_major];
-  cg_sparse_block_dispose(&b);
+  cg_sparse_block_dispose(&b[0]), cg_sparse_block_dispose(&b[1]);
   return rc;
 }
 
