@@ -236,7 +236,7 @@ def main():
                "layout/obs": "layout/obs"}
     L = []
     L.append("# Explorer server benchmark — %d cells × %d genes (%s)\n" % (n_obs, n_var, time.strftime("%Y-%m-%d %H:%M")))
-    L.append("wrk: 2 threads, %d connections, %d s per row; server: 2 connection threads, 2 workers, 64 MiB body cache.\n" % (c, d))
+    L.append("wrk: 2 threads, %d connections, %d s per row; server defaults: 2 connection threads, 2 workers, 64 MiB body cache inside a 160 MiB body budget (--body-mb).\n" % (c, d))
     L.append("| request | body bytes | p50 ms | p99 ms | req/s | non-2xx | peak RssAnon MB | baseline: /health p50 / p99 ms | baseline: memcpy of the body ms |")
     L.append("|---|---|---|---|---|---|---|---|---|")
     pk = dict(zip(res, ["schema", "g1", "g1hit", "g10", "ann", "lay"]))
