@@ -1,13 +1,13 @@
 /* http_budget.c — the body byte budget (design notes in http_budget.h). */
 #include "http/http_budget.h"
 
+#include "base/err.h"
+#include "base/mem.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <time.h>
-
-#include "base/err.h"
-#include "base/mem.h"
 
 typedef struct waiter {
   struct waiter *next;
@@ -15,7 +15,7 @@ typedef struct waiter {
 
 struct cg_http_budget {
   pthread_mutex_t mu;
-  pthread_cond_t cv; /* CLOCK_MONOTONIC */
+  pthread_cond_t cv;   /* CLOCK_MONOTONIC */
   waiter *head, *tail; /* FIFO of waiting acquires (note 3) */
   cg_http_budget_stats st;
 };
@@ -87,7 +87,8 @@ static int wait_turn(cg_http_budget *b, waiter *w, size_t bytes, double deadline
       pthread_mutex_lock(&b->mu);
       if (fits(b, bytes)) return 0;
     }
-    struct timespec ts = to_timespec(fmin(deadline, cg_http_now() + 0.25)); /* re-try make_room now and then */
+    struct timespec ts =
+        to_timespec(fmin(deadline, cg_http_now() + 0.25)); /* re-try make_room now and then */
     int rc = pthread_cond_timedwait(&b->cv, &b->mu, &ts);
     if (rc && rc != ETIMEDOUT) return CG_ENOMEM;
   }
@@ -102,14 +103,18 @@ int cg_http_budget_acquire(cg_http_budget *b, size_t bytes, double deadline,
     return 0;
   }
   waiter w = {NULL};
-  if (b->tail) b->tail->next = &w;
-  else b->head = &w;
+  if (b->tail)
+    b->tail->next = &w;
+  else
+    b->head = &w;
   b->tail = &w;
   b->st.waiting++, b->st.waits++;
   int rc = wait_turn(b, &w, bytes, deadline, make_room, ctx);
   unlink_waiter(b, &w);
-  if (rc == 0) take(b, bytes);
-  else b->st.timeouts++;
+  if (rc == 0)
+    take(b, bytes);
+  else
+    b->st.timeouts++;
   pthread_cond_broadcast(&b->cv); /* the next waiter may be the head now */
   pthread_mutex_unlock(&b->mu);
   return rc;

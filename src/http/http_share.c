@@ -1,18 +1,18 @@
 /* http_share.c — single-flight table of response bodies (design notes in http_share.h). */
 #include "http/http_share.h"
 
-#include <pthread.h>
-#include <string.h>
-
 #include "base/err.h"
 #include "base/mem.h"
+
+#include <pthread.h>
+#include <string.h>
 
 #define NBUCKETS 256
 
 typedef struct entry {
   struct entry *next;
   uint64_t hash;
-  cg_http_blob *blob;          /* LIVE: weak; NULL = PENDING */
+  cg_http_blob *blob; /* LIVE: weak; NULL = PENDING */
   cg_http_share_waiter *waiters, **wtail;
   char key[];
 } entry;
@@ -137,7 +137,8 @@ void cg__http_share_forget(cg_http_blob *b) {
   cg_http_share *s = __atomic_load_n(&b->share, __ATOMIC_ACQUIRE);
   if (!s) return;
   pthread_mutex_lock(&s->mu);
-  if (__atomic_load_n(&b->share, __ATOMIC_ACQUIRE) == s) { /* not detached by a leader that took the entry over */
+  if (__atomic_load_n(&b->share, __ATOMIC_ACQUIRE) ==
+      s) { /* not detached by a leader that took the entry over */
     entry **p = &s->buckets[b->share_hash % NBUCKETS];
     while (*p && (*p)->blob != b) p = &(*p)->next;
     if (*p) {

@@ -3,17 +3,17 @@
  *
  * Design notes
  *  1. An entry per key is either PENDING (a leader is building; followers wait in its list) or LIVE (a weak
- *     reference to a body that still exists because something holds it: the body cache, a response being sent).
- *     cg_http_share_join answers, under one lock:
- *        no entry                   → a PENDING entry is made; the caller is the LEADER
- *        PENDING                    → the waiter is appended; it is told the outcome later (on_done)
- *        LIVE, body still alive     → HIT: a new reference to the body
- *        LIVE, body being freed     → the entry turns PENDING and the caller leads (the dying body forgets nothing)
- *  2. The leader calls cg_http_share_done exactly once with its response. A 200 with a body turns the entry LIVE
- *     (the blob points back at the table); anything else removes it. Then, outside the lock, every waiter's
- *     on_done(arg, leader's response) runs on the leader's thread: it copies the response (retaining the body).
- *  3. A LIVE entry is removed by the blob's last release (http_cache.c → cg__http_share_forget), found by blob
- *     pointer, so no key is kept in the blob and a replaced entry is never touched by a dying body.
+ *     reference to a body that still exists because something holds it: the body cache, a response being
+ * sent). cg_http_share_join answers, under one lock: no entry                   → a PENDING entry is made;
+ * the caller is the LEADER PENDING                    → the waiter is appended; it is told the outcome later
+ * (on_done) LIVE, body still alive     → HIT: a new reference to the body LIVE, body being freed     → the
+ * entry turns PENDING and the caller leads (the dying body forgets nothing)
+ *  2. The leader calls cg_http_share_done exactly once with its response. A 200 with a body turns the entry
+ * LIVE (the blob points back at the table); anything else removes it. Then, outside the lock, every waiter's
+ *     on_done(arg, leader's response) runs on the leader's thread: it copies the response (retaining the
+ * body).
+ *  3. A LIVE entry is removed by the blob's last release (http_cache.c → cg__http_share_forget), found by
+ * blob pointer, so no key is kept in the blob and a replaced entry is never touched by a dying body.
  *  4. HIT retains with a compare-and-swap that never resurrects a count of 0 (note 1, last case).
  *  5. One mutex; a leaf lock (on_done runs after it is released). Any thread. Waiter structs are the caller's
  *     and must stay valid until on_done has been called.
@@ -25,9 +25,9 @@
 #ifndef CG_HTTP_HTTP_SHARE_H
 #define CG_HTTP_HTTP_SHARE_H
 
-#include <stdint.h>
-
 #include "http/http.h"
+
+#include <stdint.h>
 
 typedef struct cg_http_share cg_http_share;
 

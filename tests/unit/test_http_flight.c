@@ -1,8 +1,9 @@
 /* test_http_flight.c — the memory-under-load pieces of the HTTP layer: the body byte budget (http_budget.h:
- * admission, the used == 0 rule, FIFO without barging, make_room, deadline → CG_ENOMEM, charges returned by the
- * blob's last release, cache trim feeding the budget) and single-flight (http_share.h: lead / wait / hit, the
- * waiters told once with the leader's response, errors not published, a dying body not resurrected, the entry
- * forgotten with the body), plus threaded runs where many "requests" race for one key and for the budget. */
+ * admission, the used == 0 rule, FIFO without barging, make_room, deadline → CG_ENOMEM, charges returned by
+ * the blob's last release, cache trim feeding the budget) and single-flight (http_share.h: lead / wait / hit,
+ * the waiters told once with the leader's response, errors not published, a dying body not resurrected, the
+ * entry forgotten with the body), plus threaded runs where many "requests" race for one key and for the
+ * budget. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,7 +34,8 @@ static size_t used(cg_http_budget *b) {
   return st.used;
 }
 
-/* --- budget ---------------------------------------------------------------------------------------------- */
+/* --- budget ----------------------------------------------------------------------------------------------
+ */
 
 static void test_budget_admit_release(void **state) {
   cg_http_budget *b = cg_http_budget_create(100);
@@ -205,7 +207,8 @@ static void test_budget_timeout_unblocks_next(void **state) {
   cg_http_budget_free(b);
 }
 
-/* --- single-flight --------------------------------------------------------------------------------------- */
+/* --- single-flight ---------------------------------------------------------------------------------------
+ */
 
 typedef struct follower {
   cg_http_share_waiter w;
@@ -321,7 +324,8 @@ static void test_share_dying_body(void **state) {
   cg_http_share_free(s);
 }
 
-/* --- threaded: many requests, few keys, a small budget --------------------------------------------------- */
+/* --- threaded: many requests, few keys, a small budget ---------------------------------------------------
+ */
 
 #define NTHREADS 8
 #define ROUNDS 200
@@ -409,7 +413,8 @@ static void *client(void *arg) {
 }
 
 static void test_threads_share_and_budget(void **state) {
-  world w = {.share = cg_http_share_create(), .budget = cg_http_budget_create(3 * BODY),
+  world w = {.share = cg_http_share_create(),
+             .budget = cg_http_budget_create(3 * BODY),
              .cache = cg_http_cache_create(64 * BODY)};
   pthread_mutex_init(&w.mu, NULL);
   pthread_t t[NTHREADS];
@@ -431,16 +436,11 @@ static void test_threads_share_and_budget(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_budget_admit_release),
-      cmocka_unit_test(test_budget_unlimited),
-      cmocka_unit_test(test_budget_charge),
-      cmocka_unit_test(test_budget_make_room_trims_cache),
-      cmocka_unit_test(test_budget_fifo),
-      cmocka_unit_test(test_budget_timeout_unblocks_next),
-      cmocka_unit_test(test_share_lead_wait_hit),
-      cmocka_unit_test(test_share_error_not_published),
-      cmocka_unit_test(test_share_dying_body),
-      cmocka_unit_test(test_threads_share_and_budget),
+      cmocka_unit_test(test_budget_admit_release), cmocka_unit_test(test_budget_unlimited),
+      cmocka_unit_test(test_budget_charge),        cmocka_unit_test(test_budget_make_room_trims_cache),
+      cmocka_unit_test(test_budget_fifo),          cmocka_unit_test(test_budget_timeout_unblocks_next),
+      cmocka_unit_test(test_share_lead_wait_hit),  cmocka_unit_test(test_share_error_not_published),
+      cmocka_unit_test(test_share_dying_body),     cmocka_unit_test(test_threads_share_and_budget),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
