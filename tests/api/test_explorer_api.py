@@ -329,12 +329,17 @@ def test_errors(multi):
             assert h.get("allow")
 
 
-def test_diffexp_501_until_engine(multi):
-    body = json.dumps({"mode": "topN", "count": 10, "set1": {"filter": {"obs": {"index": [[0, 10]]}}},
+def test_diffexp_engine(multi):  # overlapping sets are a 400 (the engine wants disjoint sets)
+    body = json.dumps({"mode": "topN", "count": 10,
+                       "set1": {"filter": {"obs": {"annotation_value": [{"name": "louvain", "values": ["0"]}]}}},
                        "set2": {"filter": {"obs": {"annotation_value": [{"name": "louvain", "values": ["1"]}]}}}})
     st, h, data = multi.request("POST", base("pbmc68k_reduced") + "diffexp/obs", body,
                                 {"Content-Type": "application/json"})
-    assert st == 501 and "differential expression" in json.loads(data)["message"]
+    assert st == 200, data
+    res = json.loads(data)
+    assert len(res["positive"]) == 10 and len(res["negative"]) == 10
+    for row in res["positive"] + res["negative"]:
+        assert len(row) == 4 and isinstance(row[0], int) and 0 <= row[2] <= 1 and row[2] <= row[3] <= 1
     st, h, data = multi.request("POST", base("pbmc68k_reduced") + "diffexp/obs", '{"mode":"topN","set1":{}}')
     assert st == 400
 
