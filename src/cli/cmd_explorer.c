@@ -34,6 +34,7 @@ static const char usage[] =
     "  --title T        dataset name shown by config (single mode)\n"
     "  --cache-dir D    where an .h5ad argument is ingested once (default $XDG_CACHE_HOME/cellgate or\n"
     "                   ~/.cache/cellgate); the bundle is keyed by the input's path, size and mtime\n"
+    "  --web DIR        the built web client served at the dataset root (default: this build's web/dist)\n"
     "  --quiet          no access log (one line per request on stderr otherwise)\n";
 
 static volatile sig_atomic_t stop_flag;
@@ -42,7 +43,7 @@ static void on_signal(int sig) { stop_flag = sig; }
 static void on_access(void *ctx, const char *line) { fprintf(stderr, "%s\n", line); }
 
 typedef struct args {
-  const char *dataset, *data_dir, *host, *title, *cache_dir;
+  const char *dataset, *data_dir, *host, *title, *cache_dir, *web_dir;
   int port, threads, workers, max_open, quiet;
   long cache_mb, body_mb, queue_ms;
 } args;
@@ -58,7 +59,7 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
 
 static int parse_args(int argc, char **argv, args *a) {
   *a = (args){.host = "127.0.0.1", .port = 5005, .threads = 2, .workers = 2, .max_open = 8, .cache_mb = 64,
-             .body_mb = 160, .queue_ms = 20000};
+             .body_mb = 160, .queue_ms = 20000, .web_dir = CG_WEB_DIR};
   for (int i = 1; i < argc; i++) {
     const char *o = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -69,6 +70,7 @@ static int parse_args(int argc, char **argv, args *a) {
     else if (strcmp(o, "--host") == 0) a->host = v, i++;
     else if (strcmp(o, "--title") == 0) a->title = v, i++;
     else if (strcmp(o, "--cache-dir") == 0) a->cache_dir = v, i++;
+    else if (strcmp(o, "--web") == 0) a->web_dir = v, i++;
     else if (strcmp(o, "--port") == 0 && !parse_int(v, 0, 65535, &n)) a->port = (int)n, i++;
     else if (strcmp(o, "--threads") == 0 && !parse_int(v, 1, 64, &n)) a->threads = (int)n, i++;
     else if (strcmp(o, "--workers") == 0 && !parse_int(v, 1, 64, &n)) a->workers = (int)n, i++;
@@ -137,7 +139,8 @@ static int serve(const args *a, const char *bundle) {
   mallopt(M_ARENA_MAX, 4);
   cg_explorer_opts xo = {.bundle = bundle, .data_dir = a->data_dir, .display_name = a->title,
                          .max_open = a->max_open, .cache_bytes = (size_t)a->cache_mb << 20, .version = CG_VERSION,
-                         .body_bytes = (size_t)a->body_mb << 20, .queue_timeout_ms = (int)a->queue_ms};
+                         .body_bytes = (size_t)a->body_mb << 20, .queue_timeout_ms = (int)a->queue_ms,
+                         .web_dir = a->web_dir};
   cg_err err = {0};
   cg_explorer *x;
   if (cg_explorer_create(&xo, &x, &err)) return fprintf(stderr, "cellgate explorer: %s\n", err.msg), 1;
@@ -167,10 +170,15 @@ int cg_cmd_explorer(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
-  char bundle[PATH_MAX + 128];
+  char bundle[PATH_MAX + 128], name[256];
   const char *path = a.dataset;
   if (path && ends_with(path, ".h5ad")) {
     if (cached_bundle(path, a.cache_dir, bundle, sizeof bundle)) return 1;
+    if (!a.title) { /* name the dataset after the file the user gave, not the cache entry */
+      const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+      snprintf(name, sizeof name, "%.*s", (int)(strlen(base) - 5), base);
+      a.title = name;
+    }
     path = bundle;
   }
   return serve(&a, path);

@@ -14,6 +14,7 @@
 
 #include "base/mem.h"
 #include "explorer/explorer_int.h"
+#include "explorer/explorer_static.h"
 #include "http/http_budget.h"
 #include "http/http_codec.h"
 
@@ -40,7 +41,7 @@ static const cg__xroute routes[] = {
     {"s3_uri", 0, 1, 0, cg__x_s3_uri, NULL, NULL, NULL},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
-enum { R_HEALTH = NROUTES, R_METRICS, R_UNROUTED, R_COUNT };
+enum { R_HEALTH = NROUTES, R_METRICS, R_STATIC, R_UNROUTED, R_COUNT };
 static const char *route_names[R_COUNT];
 
 struct cg_explorer {
@@ -51,13 +52,15 @@ struct cg_explorer {
   cg_http_share *share;
   cg_http_metrics *metrics;
   cg_http_server *server;
+  cg__xstatic *web;
 };
 
 /* --- lifetime -------------------------------------------------------------------------------------------- */
 
 static void init_route_names(void) {
   for (int i = 0; i < NROUTES; i++) route_names[i] = routes[i].name;
-  route_names[R_HEALTH] = "health", route_names[R_METRICS] = "metrics", route_names[R_UNROUTED] = "unrouted";
+  route_names[R_HEALTH] = "health", route_names[R_METRICS] = "metrics", route_names[R_STATIC] = "web";
+  route_names[R_UNROUTED] = "unrouted";
 }
 
 int cg_explorer_create(const cg_explorer_opts *o, cg_explorer **out, cg_err *err) {
@@ -71,6 +74,7 @@ int cg_explorer_create(const cg_explorer_opts *o, cg_explorer **out, cg_err *err
   if (x->o.queue_timeout_ms <= 0) x->o.queue_timeout_ms = CG_EXPLORER_QUEUE_TIMEOUT_MS;
   init_route_names();
   int rc = cg__xds_create(o->bundle, o->data_dir, o->max_open, &x->ds, err);
+  if (!rc) rc = cg__xstatic_load(o->web_dir, &x->web, err);
   if (!rc) {
     x->cache = cg_http_cache_create(x->o.cache_bytes);
     x->budget = cg_http_budget_create(x->o.body_bytes);
@@ -93,6 +97,7 @@ void cg_explorer_free(cg_explorer *x) {
   cg_http_share_free(x->share);
   cg_http_budget_free(x->budget);
   cg_http_metrics_free(x->metrics);
+  cg__xstatic_free(x->web);
   cg_free(x);
 }
 
@@ -533,6 +538,28 @@ static void metrics(cg_explorer *x, cg_http_resp *p) {
 
 /* --- the HTTP handler ------------------------------------------------------------------------------------ */
 
+/* --- the web client -------------------------------------------------------------------------------------- */
+
+/* "/" and "/<file>" in single mode, "/e/<id>/" and "/e/<id>/<file>" in multi mode ("/e/<id>" redirects there,
+ * because the client finds the API relative to its page). Returns 1 when p was filled. */
+static int web_client(cg_explorer *x, cg_http_req *req, const char *path, cg_http_resp *p) {
+  const char *rel = NULL;
+  if (!cg__xds_multi(x->ds)) {
+    if (path[0] == '/' && !strchr(path + 1, '/')) rel = path + 1;
+  } else if (strncmp(path, "/e/", 3) == 0 && path[3]) {
+    const char *slash = strchr(path + 3, '/');
+    if (!slash && strlen(path) + 2 <= sizeof p->location) {
+      snprintf(p->location, sizeof p->location, "%s/", path);
+      p->status = 301, p->cache_control = "no-cache", p->route = R_STATIC;
+      return 1;
+    }
+    if (slash && !strchr(slash + 1, '/')) rel = slash + 1;
+  }
+  if (!rel || !cg__xstatic_serve(x->web, req, rel, p)) return 0;
+  p->route = R_STATIC;
+  return 1;
+}
+
 static int on_request(void *ctx, cg_http_req *req, cg_http_resp *p) {
   cg_explorer *x = ctx;
   const char *path = cg_http_req_path(req), *m = cg_http_req_method(req);
@@ -546,6 +573,7 @@ static int on_request(void *ctx, cg_http_req *req, cg_http_resp *p) {
     }
     return path[1] == 'h' ? health(x, p) : metrics(x, p), 0;
   }
+  if (get && web_client(x, req, path, p)) return 0;
   return handle_api(x, req, p);
 }
 

@@ -51,6 +51,7 @@ typedef struct cg_explorer_opts {
   size_t body_bytes;        /* budget of response bodies in memory: cache + in flight + being built; 0 = none */
   int queue_timeout_ms;     /* longest wait for the body budget before 503; <= 0 = the default */
   const char *version;      /* engine version shown by config/health */
+  const char *web_dir;      /* the built web client (web/dist) served at the dataset root; NULL = none */
 } cg_explorer_opts;
 
 /* Opens the bundle (single mode) or checks the directory (multi mode). *out freed with cg_explorer_free. */

@@ -128,6 +128,7 @@ static void add_headers(struct MHD_Response *m, const cg_http_resp *p) {
   if (p->cache_control) MHD_add_response_header(m, "Cache-Control", p->cache_control);
   if (p->vary) MHD_add_response_header(m, "Vary", p->vary);
   if (p->allow) MHD_add_response_header(m, "Allow", p->allow);
+  if (p->location[0]) MHD_add_response_header(m, "Location", p->location);
   if (p->retry_after > 0) {
     char ra[16];
     snprintf(ra, sizeof ra, "%d", p->retry_after);

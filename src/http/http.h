@@ -52,6 +52,7 @@ typedef struct cg_http_resp {
   int route;                    /* metrics route id, -1 = none */
   const char *note;             /* static word for the access log ("hit", "miss", ...), may be NULL */
   int retry_after;              /* seconds for a Retry-After header (503), 0 = none */
+  char location[256];           /* Location header (redirects), "" = none */
 } cg_http_resp;
 
 /* Returned by a handler that called cg_http_defer. */
