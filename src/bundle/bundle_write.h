@@ -7,8 +7,9 @@
  *    bundle is ever left behind.
  *  - Deterministic: the same input gives the same bytes, hence the same bundle id (a hash of the contents).
  *  - Memory: annotations and embeddings are in memory already; matrix work is bounded by a working set of
- *    block buffers, not by nnz (the two matrix sections are written through the output file's mapping).
- *  - Threads: one call at a time per output; read_block is called from the calling thread only.
+ *    block buffers, not by nnz (the matrix sections live only in the output file: page cache and disk).
+ *  - Threads: one call at a time per output; read_block is called from the calling thread only (the writer's
+ *    own threads never call it); they are joined before cg_bundle_write returns.
  */
 #ifndef CG_BUNDLE_BUNDLE_WRITE_H
 #define CG_BUNDLE_BUNDLE_WRITE_H
