@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
@@ -25,23 +26,29 @@
 #define SMALL_BODY_LIMIT ((size_t)1 << 20)
 #define SUMMARIZE_BODY_LIMIT ((size_t)1000000)
 #define PDU_BODY_LIMIT ((size_t)100 << 20)
+#define V1_JSON_LIMIT ((size_t)16 << 20) /* a v1 diffexp JSON body; bigger sets come as a PDU (100 MiB) */
+#define CSV "text/csv"
 
 static const cg__xroute routes[] = {
-    {"config", 0, 0, 1, cg__x_config, NULL, NULL, NULL},
-    {"schema", 0, 0, 1, cg__x_schema, NULL, NULL, NULL},
-    {"colors", 0, 0, 1, cg__x_colors, NULL, NULL, NULL},
-    {"annotations/obs", 1, 0, 1, cg__x_annotations_obs, cg__x_not_implemented, NULL, cg__x_annotations_obs_cost},
-    {"annotations/var", 1, 0, 1, cg__x_annotations_var, cg__x_not_implemented, NULL, cg__x_annotations_var_cost},
-    {"data/var", 1, 0, 1, cg__x_data_var, cg__x_data_var, NULL, cg__x_data_var_cost},
-    {"layout/obs", 1, 0, 1, cg__x_layout_obs, NULL, NULL, cg__x_layout_obs_cost},
-    {"summarize/var", 1, 0, 1, cg__x_summarize_var, NULL, cg__x_summarize_var, cg__x_summarize_var_cost},
-    {"genesets", 0, 0, 0, cg__x_genesets, cg__x_not_implemented, NULL, NULL},
-    {"diffexp/obs", 0, 0, 1, NULL, NULL, cg__x_diffexp_obs, cg__x_diffexp_obs_cost},
-    {"diffexp/obs2", 0, 1, 0, NULL, NULL, cg__x_not_implemented, NULL},
-    {"s3_uri", 0, 1, 0, cg__x_s3_uri, NULL, NULL, NULL},
+    {"config", 0, 0, 1, cg__x_config, NULL, NULL, NULL, 0, NULL, NULL},
+    {"schema", 0, 0, 1, cg__x_schema, NULL, NULL, NULL, 0, NULL, NULL},
+    {"colors", 0, 0, 1, cg__x_colors, NULL, NULL, NULL, 0, NULL, NULL},
+    {"annotations/obs", 1, 0, 1, cg__x_annotations_obs, cg__x_not_implemented, NULL, cg__x_annotations_obs_cost, 0,
+     NULL, NULL},
+    {"annotations/var", 1, 0, 1, cg__x_annotations_var, cg__x_not_implemented, NULL, cg__x_annotations_var_cost, 0,
+     NULL, NULL},
+    {"data/var", 1, 0, 1, cg__x_data_var, cg__x_data_var, NULL, cg__x_data_var_cost, 0, NULL, NULL},
+    {"layout/obs", 1, 0, 1, cg__x_layout_obs, NULL, NULL, cg__x_layout_obs_cost, 0, NULL, NULL},
+    {"summarize/var", 1, 0, 1, cg__x_summarize_var, NULL, cg__x_summarize_var, cg__x_summarize_var_cost, 0, NULL, NULL},
+    {"genesets", 0, 0, 0, cg__x_genesets, cg__x_not_implemented, NULL, NULL, 0, NULL, NULL},
+    {"diffexp/obs", 0, 0, 1, NULL, NULL, cg__x_diffexp_obs, cg__x_diffexp_obs_cost, 0, NULL, NULL},
+    {"diffexp/obs2", 0, 1, 1, NULL, NULL, cg__x_diffexp_obs2, cg__x_diffexp_obs2_cost, 0, cg__x_diffexp_obs2_canon,
+     OCTET},
+    {"s3_uri", 0, 1, 0, cg__x_s3_uri, NULL, NULL, NULL, 0, NULL, NULL},
+    {"diffexp", 0, 0, 1, NULL, NULL, cg__x_v1_diffexp, cg__x_v1_diffexp_cost, 1, cg__x_v1_diffexp_canon, NULL},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
-enum { R_HEALTH = NROUTES, R_METRICS, R_STATIC, R_UNROUTED, R_COUNT };
+enum { R_HEALTH = NROUTES, R_METRICS, R_STATIC, R_V1_DATASETS, R_UNROUTED, R_COUNT };
 static const char *route_names[R_COUNT];
 
 struct cg_explorer {
@@ -58,7 +65,8 @@ struct cg_explorer {
 /* --- lifetime -------------------------------------------------------------------------------------------- */
 
 static void init_route_names(void) {
-  for (int i = 0; i < NROUTES; i++) route_names[i] = routes[i].name;
+  for (int i = 0; i < NROUTES; i++) route_names[i] = routes[i].native ? "v1/diffexp" : routes[i].name;
+  route_names[R_V1_DATASETS] = "v1/datasets";
   route_names[R_HEALTH] = "health", route_names[R_METRICS] = "metrics", route_names[R_STATIC] = "web";
   route_names[R_UNROUTED] = "unrouted";
 }
@@ -198,6 +206,8 @@ static void run_route(cg__xq *q, cg_http_resp *p) {
 static void xq_free(void *arg) {
   cg__xq *q = arg;
   if (!q) return;
+  if (q->state_free) q->state_free(q->state);
+  cg_free(q->inm);
   cg_bundle_release(q->b);
   cg_free(q);
 }
@@ -207,7 +217,7 @@ static void xq_free(void *arg) {
 static void serve_blob(const cg__xq *q, cg_http_resp *p, cg_http_blob *b, const char *note) {
   set_body(p, b);
   p->status = 200, p->note = note, p->content_encoding = cg_http_enc_name((cg_http_enc)b->tag);
-  p->content_type = q->route->binary ? OCTET : "application/json";
+  p->content_type = q->route->binary ? OCTET : q->csv ? CSV : "application/json";
   p->cache_control = cache_control(q), p->vary = VARY;
   snprintf(p->etag, sizeof p->etag, "%s", q->etag);
 }
@@ -249,9 +259,20 @@ static void on_shared(void *arg, const cg_http_resp *l) {
   cg_http_complete(req); /* frees q */
 }
 
+static int answer_from_cache(cg__xq *q, const char *inm, cg_http_resp *p);
+
+/* Routes with a canon step parse on the worker, then get their ETag: 1 when p is complete (error, 304, hit). */
+static int canon_step(cg__xq *q, cg_http_resp *p) {
+  cg_err err = {0};
+  int rc = q->route->canon(q, &err);
+  if (rc) return error_code(p, rc, &err), 1;
+  return answer_from_cache(q, q->inm, p) != 0;
+}
+
 static int on_job(void *arg, cg_http_req *req, cg_http_resp *p) {
   cg__xq *q = arg;
   int lead = 0;
+  if (q->route->canon && canon_step(q, p)) return 0;
   if (q->route->cacheable) {
     cg_http_blob *hit;
     q->waiter = (cg_http_share_waiter){on_shared, q, NULL};
@@ -317,9 +338,13 @@ static void make_etag(cg__xq *q) {
   int n = snprintf(head, sizeof head, "%s|v0.%d|%s|%s|%d|", cg_bundle_id(q->b), q->api, q->route->name, q->method,
                    q->csv);
   XXH3_128bits_update(&st, head, (size_t)n);
-  hash_query(&st, q->qs, q->qlen);
-  XXH3_128bits_update(&st, "|", 1);
-  XXH3_128bits_update(&st, q->body, q->blen);
+  if (q->canon[0]) { /* the canonical request covers the query and the body */
+    XXH3_128bits_update(&st, q->canon, strlen(q->canon));
+  } else {
+    hash_query(&st, q->qs, q->qlen);
+    XXH3_128bits_update(&st, "|", 1);
+    XXH3_128bits_update(&st, q->body, q->blen);
+  }
   XXH128_hash_t h = XXH3_128bits_digest(&st);
   snprintf(q->etag, sizeof q->etag, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
 }
@@ -346,7 +371,16 @@ static int copy_segment(const char *s, char *dst, size_t cap, const char **after
   return 1;
 }
 
+/* api/v1/datasets/<id>/<route> */
+static int parse_native(const char *s, target *t) {
+  const char *after;
+  if (strncmp(s, "api/v1/datasets/", 16) != 0 || !copy_segment(s + 16, t->ds, sizeof t->ds, &after)) return 0;
+  t->api = 1, t->rest = after;
+  return 1;
+}
+
 static int parse_api(const char *s, target *t) {
+  if (strncmp(s, "api/v1/", 7) == 0) return parse_native(s, t);
   if (strncmp(s, "api/v0.2/", 9) == 0) t->api = 2;
   else if (strncmp(s, "api/v0.3/", 9) == 0) t->api = 3;
   else return 0;
@@ -371,7 +405,8 @@ static int parse_target(const char *path, target *t) {
 
 static const cg__xroute *find_route(const char *name, int api) {
   for (int i = 0; i < NROUTES; i++)
-    if (strcmp(routes[i].name, name) == 0 && (!routes[i].v3_only || api == 3)) return &routes[i];
+    if (strcmp(routes[i].name, name) == 0 && (!routes[i].v3_only || api == 3) && routes[i].native == (api == 1))
+      return &routes[i];
   return NULL;
 }
 
@@ -385,12 +420,25 @@ static int negotiate(cg__xq *q, cg_http_req *req) {
   const char *acc = cg_http_req_header(req, "Accept");
   size_t n = acc ? strlen(acc) : 0;
   if (q->route->binary) return cg_http_accepts(acc, n, OCTET);
-  if (strcmp(q->route->name, "genesets") == 0 && acc && strstr(acc, "text/csv") && cg_http_accepts(acc, n, "text/csv") &&
+  int csv_ok = strcmp(q->route->name, "genesets") == 0 || q->route->native;
+  if (csv_ok && acc && strstr(acc, "text/csv") && cg_http_accepts(acc, n, "text/csv") &&
       !(strstr(acc, "application/json") && cg_http_accepts(acc, n, "application/json"))) {
     q->csv = 1;
     return 1;
   }
   return cg_http_accepts(acc, n, "application/json");
+}
+
+/* /api/v1/datasets/<id>/...: <id> is a dataset name (multi mode), the file name (single mode) or a content id. */
+static int resolve_native(cg_explorer *x, const target *t, cg__xq *q, cg_err *err) {
+  const char *single = cg__xds_single_name(x->ds);
+  if (single && strcmp(t->ds, single) == 0) return cg__xds_get(x->ds, "", &q->b, err);
+  if (!single && cg__xds_get(x->ds, t->ds, &q->b, err) == 0) return 0;
+  char name[256];
+  if (cg__xds_get_by_id(x->ds, t->ds, &q->b, name, sizeof name, err) != 0)
+    return cg_err_set(err, CG_ENOTFOUND, "unknown dataset '%s'", t->ds);
+  q->content_addressed = 1;
+  return 0;
 }
 
 static int resolve_bundle(cg_explorer *x, const target *t, cg__xq *q, cg_err *err) {
@@ -399,8 +447,32 @@ static int resolve_bundle(cg_explorer *x, const target *t, cg__xq *q, cg_err *er
     return cg__xds_get_by_id(x->ds, t->locator, &q->b, q->ds, sizeof q->ds, err);
   }
   snprintf(q->ds, sizeof q->ds, "%s", t->ds);
+  if (t->api == 1) return resolve_native(x, t, q, err);
   if (cg__xds_multi(x->ds) && !t->ds[0]) return cg_err_set(err, CG_ENOTFOUND, "use /e/<dataset-id>/api/...");
   return cg__xds_get(x->ds, t->ds, &q->b, err);
+}
+
+static int media_is(const char *v, const char *type) {
+  size_t n = strlen(type);
+  while (v && (*v == ' ' || *v == '\t')) v++;
+  return v && strncasecmp(v, type, n) == 0 && (v[n] == 0 || v[n] == ';' || v[n] == ' ');
+}
+
+/* Request-body rules of a route (411, 415, 413 for a JSON body over its limit) and the If-None-Match copy that
+ * canon routes use on the worker: 0 = go on, 1 = p is filled. Connection thread. */
+static int check_body(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
+  const char *ct = cg_http_req_header(req, "Content-Type");
+  if (q->route->body_type && !cg_http_req_header(req, "Content-Length"))
+    return error_resp(p, 411, "Content-Length required"), 1;
+  if (q->route->body_type && !media_is(ct, q->route->body_type))
+    return error_resp(p, 415, "the body must be application/octet-stream (a diffex PDU)"), 1;
+  if (q->route->native && !media_is(ct, OCTET) && q->blen > V1_JSON_LIMIT)
+    return error_resp(p, 413, "JSON body over 16 MiB: send large cell sets as a diffex PDU "
+                              "(application/octet-stream)"), 1;
+  q->body_octet = media_is(ct, OCTET);
+  const char *inm = cg_http_req_header(req, "If-None-Match");
+  if (q->route->canon && inm && !(q->inm = cg_strdup(inm))) return error_resp(p, 503, "out of memory"), 1;
+  return 0;
 }
 
 /* Everything before the work: 0 = go on; otherwise the response is filled. */
@@ -421,17 +493,17 @@ static int prepare(cg_explorer *x, cg_http_req *req, cg__xq *q, cg_http_resp *p)
   if (!negotiate(q, req)) return error_resp(p, 406, q->route->binary ? "this route answers application/octet-stream only" : "this route answers application/json only"), 1;
   q->qs = cg_http_req_query(req), q->qlen = cg_http_req_query_len(req);
   q->body = cg_http_req_body(req, &q->blen);
+  if (check_body(q, req, p)) return 1;
   const char *ae = cg_http_req_header(req, "Accept-Encoding");
   q->enc = cg_http_pick_encoding(ae, ae ? strlen(ae) : 0);
   return 0;
 }
 
-/* 304 or a cached body; 1 when the response is complete. */
-static int answer_from_cache(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
+/* 304 or a cached body; non-zero when the response is complete. */
+static int answer_from_cache(cg__xq *q, const char *inm, cg_http_resp *p) {
   make_etag(q);
   snprintf(q->key, sizeof q->key, "%s-%s", q->etag, cg_http_enc_suffix(q->enc));
   p->cache_control = cache_control(q), p->vary = VARY;
-  const char *inm = cg_http_req_header(req, "If-None-Match");
   if (inm && cg_http_etag_match(inm, strlen(inm), q->etag)) {
     p->status = 304, p->note = "304";
     snprintf(p->etag, sizeof p->etag, "%s", q->etag);
@@ -447,8 +519,8 @@ static int handle_api(cg_explorer *x, cg_http_req *req, cg_http_resp *p) {
   cg__xq *q = cg_calloc(1, sizeof *q);
   if (!q) return error_resp(p, 503, "out of memory"), 0;
   if (prepare(x, req, q, p)) return xq_free(q), 0;
-  if (q->route->cacheable) {
-    int c = answer_from_cache(q, req, p);
+  if (q->route->cacheable && !q->route->canon) {
+    int c = answer_from_cache(q, cg_http_req_header(req, "If-None-Match"), p);
     if (c) return xq_free(q), 0;
   }
   if (!q->route->cost) {
@@ -560,6 +632,33 @@ static int web_client(cg_explorer *x, cg_http_req *req, const char *path, cg_htt
   return 1;
 }
 
+/* --- GET /api/v1/datasets (opening every bundle of a directory is I/O: on the pool) ------------------------- */
+
+static int on_list_job(void *arg, cg_http_req *req, cg_http_resp *p) {
+  cg_explorer *x = arg;
+  cg__xout o = {0};
+  cg_err err = {0};
+  int rc = cg__x_v1_datasets(x->ds, &o, &err);
+  if (rc) return error_code(p, rc, &err), 0;
+  cg_http_blob *b = cg_http_blob_take(o.buf, o.len);
+  if (!b) return error_resp(p, 503, "out of memory"), 0;
+  set_body(p, b);
+  p->status = 200, p->content_type = "application/json", p->cache_control = "no-store";
+  return 0;
+}
+
+static int datasets(cg_explorer *x, cg_http_req *req, cg_http_resp *p, int get) {
+  const char *acc = cg_http_req_header(req, "Accept");
+  p->route = R_V1_DATASETS;
+  if (!get) return error_resp(p, 405, "method not allowed"), p->allow = "GET, HEAD", 0;
+  if (!cg_http_accepts(acc, acc ? strlen(acc) : 0, "application/json"))
+    return error_resp(p, 406, "this route answers application/json only"), 0;
+  if (cg_http_defer(req, on_list_job, x, NULL) == 0) return CG_HTTP_DEFERRED;
+  error_resp(p, 503, "server busy: the worker pool does not accept work");
+  p->retry_after = 1;
+  return 0;
+}
+
 static int on_request(void *ctx, cg_http_req *req, cg_http_resp *p) {
   cg_explorer *x = ctx;
   const char *path = cg_http_req_path(req), *m = cg_http_req_method(req);
@@ -573,6 +672,7 @@ static int on_request(void *ctx, cg_http_req *req, cg_http_resp *p) {
     }
     return path[1] == 'h' ? health(x, p) : metrics(x, p), 0;
   }
+  if (strcmp(path, "/api/v1/datasets") == 0) return datasets(x, req, p, get);
   if (get && web_client(x, req, path, p)) return 0;
   return handle_api(x, req, p);
 }
@@ -581,6 +681,7 @@ static size_t body_limit(void *ctx, const char *method, const char *path) {
   if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return 0;
   if (strstr(path, "/summarize/var")) return SUMMARIZE_BODY_LIMIT;
   if (strstr(path, "/diffexp/obs2")) return PDU_BODY_LIMIT;
+  if (strncmp(path, "/api/v1/", 8) == 0) return PDU_BODY_LIMIT; /* diffexp: a PDU; JSON is held to 16 MiB */
   return SMALL_BODY_LIMIT;
 }
 

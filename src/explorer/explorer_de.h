@@ -1,9 +1,10 @@
 /* explorer_de.h — the seam between the Explorer's diffexp routes and the differential-expression engine.
  *
- * The route (explorer_fbs.c) parses the request, turns both cell sets into bitsets over n_obs and calls
+ * The routes (diffexp/obs in explorer_fbs.c: JSON filters; diffexp/obs2 in explorer_de.c: a diffex PDU) parse
+ * the request, turn both cell sets into bitsets over n_obs and call
  * cg_explorer_de_run on an HTTP worker-pool thread (never a connection thread). The engine writes the whole
  * JSON response body, {"positive":[[var_idx,lfc,pval,pval_adj],...],"negative":[...]} (compat §5).
- * Until the engine exists, the stub in explorer_de.c reports CG_EUNSUPPORTED and the route answers 501;
+ * cg_explorer_de_run is the one path both v0.2 diffexp/obs and v0.3 diffexp/obs2 (explorer_de.c) take;
  * cg_explorer_de_available() tells config whether to announce diffexp.
  */
 #ifndef CG_EXPLORER_EXPLORER_DE_H
@@ -18,7 +19,7 @@
 typedef struct cg_explorer_de_req {
   const cg_bundle *b;
   const cg_bitset *set1, *set2; /* n_obs bits each */
-  int count;                    /* top N per direction */
+  int count;                    /* top N per direction (< 0 = 50; capped at n_vars; 0 = empty lists) */
   int api;                      /* 2 or 3 */
 } cg_explorer_de_req;
 

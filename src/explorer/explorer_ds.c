@@ -10,9 +10,11 @@
  *  3. Opening happens under the registry mutex (O(metadata), milliseconds); nothing else is locked meanwhile.
  *  4. Content ids seen so far are remembered (id → name) for the content-addressed /s3_uri/<id>/ routes.
  */
+#include <dirent.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -203,4 +205,54 @@ void cg__xds_counts(cg__xds *d, int *open, uint64_t *opens, uint64_t *evictions)
   for (int i = 0; i < d->n; i++) *open += d->slots[i].b != NULL;
   *opens = d->opens, *evictions = d->evictions;
   pthread_mutex_unlock(&d->mu);
+}
+
+/* --- listing --------------------------------------------------------------------------------------------- */
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The dataset ids of DIR (<id>.cgb with a valid id), sorted: *names (each and the array cg_free'd). */
+static int scan_dir(const char *dir, char ***names, size_t *n, cg_err *err) {
+  DIR *dh = opendir(dir);
+  if (!dh) return cg_err_set(err, CG_EIO, "%s: cannot list the directory", dir);
+  char **v = NULL;
+  size_t k = 0, cap = 0;
+  int rc = 0;
+  for (struct dirent *e; !rc && (e = readdir(dh));) {
+    size_t len = strlen(e->d_name);
+    if (len <= 4 || strcmp(e->d_name + len - 4, ".cgb") != 0) continue;
+    char *id = cg_strndup(e->d_name, len - 4);
+    if (id && !valid_id(id)) {
+      cg_free(id);
+      continue;
+    }
+    if (id && k == cap) {
+      char **nv = cg_realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *nv);
+      if (nv) v = nv;
+      else cg_free(id), id = NULL;
+    }
+    if (!id) rc = cg_err_set(err, CG_ENOMEM, "dataset list");
+    else v[k++] = id;
+  }
+  closedir(dh);
+  if (k) qsort(v, k, sizeof *v, cmp_name);
+  *names = v, *n = k;
+  return rc;
+}
+
+int cg__xds_each(cg__xds *d, int (*fn)(void *ctx, const char *name, const cg_bundle *b), void *ctx, cg_err *err) {
+  if (!d->dir) return fn(ctx, d->single_name, d->slots[0].b);
+  char **names = NULL;
+  size_t n = 0;
+  int rc = scan_dir(d->dir, &names, &n, err);
+  for (size_t i = 0; i < n && !rc; i++) {
+    cg_bundle *b;
+    cg_err skip = {0};
+    if (cg__xds_get(d, names[i], &b, &skip) != 0) continue; /* vanished or unreadable: not served */
+    rc = fn(ctx, names[i], b);
+    cg_bundle_release(b);
+  }
+  for (size_t i = 0; i < n; i++) cg_free(names[i]);
+  cg_free(names);
+  return rc;
 }

@@ -13,6 +13,7 @@
 #include "http/http_hdr.h"
 #include "http/http_metrics.h"
 #include "http/http_share.h"
+#include "query/bitset.h"
 
 #define CG_X_COLUMN_MAX 32 /* cellxgene's column_request_max */
 #define CG_X_LAYOUT_MAX 30
@@ -26,6 +27,10 @@ int cg__xds_get(cg__xds *d, const char *name, cg_bundle **out, cg_err *err);
 /* The same by content id (the name it was opened under goes to name[cap]). */
 int cg__xds_get_by_id(cg__xds *d, const char *id, cg_bundle **out, char *name, size_t cap, cg_err *err);
 int cg__xds_multi(const cg__xds *d);
+/* Calls fn(ctx, name, bundle) for every served dataset: the one bundle in single mode (its file name), every
+ * DIR/<id>.cgb that opens in multi mode (through the LRU, in name order; files that fail to open are skipped).
+ * Stops at fn's first non-zero return and returns it; CG_EIO when the directory cannot be read. */
+int cg__xds_each(cg__xds *d, int (*fn)(void *ctx, const char *name, const cg_bundle *b), void *ctx, cg_err *err);
 void cg__xds_counts(cg__xds *d, int *open, uint64_t *opens, uint64_t *evictions);
 /* Single mode: the file's base name; multi mode: NULL. */
 const char *cg__xds_single_name(const cg__xds *d);
@@ -36,9 +41,9 @@ typedef struct cg__xq {
   const struct cg__xroute *route;
   cg_bundle *b; /* one reference */
   char ds[256]; /* dataset name as addressed ("" single mode) */
-  int api;      /* 2 or 3 */
+  int api;      /* 2 or 3; 1 for the native /api/v1 routes */
   int content_addressed;
-  int csv;      /* genesets as text/csv */
+  int csv;      /* genesets, v1 diffexp: text/csv */
   const char *method;
   const char *qs; /* raw query */
   size_t qlen;
@@ -52,6 +57,12 @@ typedef struct cg__xq {
   size_t reserved;                /* budget reservation not yet turned into a body's charge */
   char key[CG_HTTP_ETAG_MAX + 8]; /* "<etag>-<encoding>": body cache and single-flight key */
   cg_http_share_waiter waiter;
+  /* routes with a canon step (run on the worker before the ETag): */
+  int body_octet;         /* the request's Content-Type is application/octet-stream */
+  char *inm;              /* If-None-Match as sent (copied on the connection thread), or NULL */
+  char canon[160];        /* canonical request text hashed instead of the raw body ("" = hash the body) */
+  void *state;            /* what canon parsed, for the build; freed with state_free */
+  void (*state_free)(void *);
 } cg__xq;
 
 /* What a route produces: a body (cg_malloc'd, taken) and its type. */
@@ -70,6 +81,9 @@ typedef struct cg__xcost {
   size_t out, temps;
 } cg__xcost;
 typedef cg__xcost (*cg__xcost_fn)(const cg__xq *q);
+/* Parses and checks the request on a worker thread, keeps the result in q->state and writes the canonical
+ * request (what identical requests share whatever their bytes) into q->canon. 0 or a negative code + err. */
+typedef int (*cg__xcanon_fn)(cg__xq *q, cg_err *err);
 
 typedef struct cg__xroute {
   const char *name;   /* path after /api/v0.X/ */
@@ -78,6 +92,9 @@ typedef struct cg__xroute {
   int cacheable;      /* pure function of bundle + request: ETag, 304, body cache */
   cg__xroute_fn get, put, post;
   cg__xcost_fn cost;  /* non-NULL: big bodies or long work — worker pool, body budget, single-flight */
+  int native;         /* 1: /api/v1/datasets/<id>/<name> only; 0: /api/v0.x/<name> only */
+  cg__xcanon_fn canon; /* non-NULL: parse + canonical key on the worker (needs cost), before ETag and cache */
+  const char *body_type; /* non-NULL: required request Content-Type (415) and Content-Length (411) */
 } cg__xroute;
 
 /* --- route handlers --- */
@@ -92,13 +109,25 @@ int cg__x_data_var(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_layout_obs(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_summarize_var(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_diffexp_obs(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_diffexp_obs2(cg__xq *q, cg__xout *o, cg_err *err);
 int cg__x_not_implemented(cg__xq *q, cg__xout *o, cg_err *err);
+/* Native API (explorer_v1.c). */
+int cg__x_v1_diffexp(cg__xq *q, cg__xout *o, cg_err *err);
+int cg__x_v1_datasets(cg__xds *d, cg__xout *o, cg_err *err); /* the list as JSON (not a bundle route) */
 cg__xcost cg__x_annotations_obs_cost(const cg__xq *q);
 cg__xcost cg__x_annotations_var_cost(const cg__xq *q);
 cg__xcost cg__x_data_var_cost(const cg__xq *q);
 cg__xcost cg__x_layout_obs_cost(const cg__xq *q);
 cg__xcost cg__x_summarize_var_cost(const cg__xq *q);
 cg__xcost cg__x_diffexp_obs_cost(const cg__xq *q);
+cg__xcost cg__x_diffexp_obs2_cost(const cg__xq *q);
+cg__xcost cg__x_v1_diffexp_cost(const cg__xq *q);
+int cg__x_diffexp_obs2_canon(cg__xq *q, cg_err *err);
+int cg__x_v1_diffexp_canon(cg__xq *q, cg_err *err);
+/* Canonical text of a cell set for q->canon: count + XXH3-128 of its words (explorer_de.c). */
+void cg__x_set_digest(const cg_bitset *s, char out[64]);
+/* 0, or CG_EINVAL naming the empty set or the overlap (n2 < 0: set 2 is the rest, not checked here). */
+int cg__x_check_sets(int64_t n1, int64_t n2, int64_t overlap, cg_err *err);
 
 /* Helpers shared by the handlers (explorer_json.c). */
 const char *cg__x_version(const cg__xq *q);

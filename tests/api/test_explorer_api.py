@@ -320,7 +320,7 @@ def test_errors(multi):
              ("GET", b + "nope", 404), ("GET", "/nope", 404), ("DELETE", b + "config", 405),
              ("POST", b + "schema", 405), ("GET", b + "diffexp/obs", 405), ("PUT", b + "annotations/obs", 501),
              ("PUT", b + "genesets", 501), ("GET", "/e/pbmc68k_reduced/api/v0.2/diffexp/obs2", 404),
-             ("POST", "/e/pbmc68k_reduced/api/v0.3/diffexp/obs2", 501)]
+             ("POST", "/e/pbmc68k_reduced/api/v0.3/diffexp/obs2", 415)]
     for method, path, status in cases:
         st, h, body = multi.request(method, path, "{}" if method in ("PUT", "POST") else None)
         assert st == status, (method, path, st, body)
