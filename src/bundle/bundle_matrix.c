@@ -17,7 +17,7 @@
  *     CSC source of the same matrix give identical bytes.
  *  2. Gene sums accumulate in float64 in increasing cell order in both orientations (same bits): from the
  *     source's columns for a CSC source (pass 1), from the CSC ranges for a CSR source (pass 2, in parallel).
- *  3. Anonymous memory is O(n_obs + n_vars) plus two source blocks and the transpose buffers (2 x 256 MB);
+ *  3. Anonymous memory is O(n_obs + n_vars) plus two source blocks and the transpose buffers (2 x 128 MB);
  *     nnz-sized data live only in file pages.
  *  4. Blocks are checked (base/sparse.h invariants) before use; more entries than the hint is an error.
  */

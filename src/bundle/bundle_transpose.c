@@ -40,7 +40,8 @@
 #include "base/mem.h"
 #include "bundle/bundle_wint.h"
 
-#define RANGE_ENTRIES (32LL << 20) /* 256 MB of index + value per worker (8M and 4M measured: no better) */
+#define RANGE_ENTRIES (16LL << 20) /* 128 MB of index + value per worker: fresh anonymous memory is slow to
+                                     * first-touch here, each range costs a walk over the major lines */
 #define DIO_ALIGN 4096u
 #define PREFETCH 8 /* major lines ahead: each line's next entries are on another page of the source */
 
