@@ -29,21 +29,31 @@ typedef struct fl {
   double out;
 } fl;
 
-/* 16 independent lanes: the compiler vectorises this (no cross-lane dependency). */
+/* The floor: 16 float + 16 uint32 lanes in explicit vectors (GCC/clang vector extensions; the plain-array
+ * form of this loop was vectorised badly by gcc 12, with lane spills and scalar adds, and ran at ~5 GB/s where
+ * this one streams at memory speed), unaligned loads, a scalar tail per row. */
+typedef float v16f __attribute__((vector_size(64)));
+typedef uint32_t v16u __attribute__((vector_size(64)));
 static void *floor_worker(void *arg) {
   fl *f = arg;
-  float acc[16] = {0};
-  uint32_t iacc[16] = {0};
+  v16f acc = {0};
+  v16u iacc = {0};
+  float tail = 0;
+  uint32_t itail = 0;
+  const float *d = f->m->data;
+  const uint32_t *ix = f->m->indices;
   for (int64_t k = f->lo; k < f->hi; k++) {
     int64_t r = f->rows ? f->rows[k] : k, s = (int64_t)f->m->indptr[r], e = (int64_t)f->m->indptr[r + 1];
-    const float *d = f->m->data;
-    const uint32_t *ix = f->m->indices;
     int64_t j = s;
-    for (; j + 16 <= e; j += 16)
-      for (int l = 0; l < 16; l++) acc[l] += d[j + l], iacc[l] += ix[j + l];
-    for (; j < e; j++) acc[0] += d[j], iacc[0] += ix[j];
+    for (; j + 16 <= e; j += 16) {
+      v16f x;
+      v16u y;
+      memcpy(&x, d + j, sizeof x), memcpy(&y, ix + j, sizeof y);
+      acc += x, iacc += y;
+    }
+    for (; j < e; j++) tail += d[j], itail += ix[j];
   }
-  double t = 0;
+  double t = tail + itail;
   for (int l = 0; l < 16; l++) t += acc[l] + iacc[l];
   f->out = t;
   return NULL;

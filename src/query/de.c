@@ -126,7 +126,7 @@ int cg__de_expm1_totals(const cg_bundle *b, const cg_de_opts *o, double **out, c
   double *tot = cg_malloc_array((size_t)n + 1, sizeof *tot);
   int rc = rows && c && m && tot ? 0 : cg_err_set(err, CG_ENOMEM, "diffexp: expm1 totals");
   for (int64_t i = 0; !rc && i < n_obs; i++) rows[i] = i;
-  if (!rc) rc = cg__de_pass(&csr, c, rows, n_obs, CG__DE_EXPM1, o, m, err);
+  if (!rc) rc = cg__de_pass(&csr, c, rows, NULL, n_obs, CG__DE_EXPM1, o, &m, err);
   for (int64_t g = 0; !rc && g < n; g++) tot[g] = m[g].se;
   if (!rc) cache_put(b, tot, n), *out = tot, tot = NULL;
   cg_free(tot), cg_free(m), cg_free(c), cg_free(rows);
@@ -163,16 +163,29 @@ static void complement(const run *r, const double *se_tot, const cg__de_moments 
 static int scan(run *r, int which, cg_err *err) {
   int64_t *rows = rows_of(r->label, r->n_obs, (uint8_t)(which + 1), r->n[which + 1]);
   int rc = rows ? 0 : cg_err_set(err, CG_ENOMEM, "diffexp: row list");
-  if (!rc) rc = cg__de_pass(&r->csr, r->center, rows, r->n[which + 1], r->mode, r->o, r->mom[which], err);
+  if (!rc) rc = cg__de_pass(&r->csr, r->center, rows, NULL, r->n[which + 1], r->mode, r->o, &r->mom[which], err);
   cg_free(rows);
   return rc;
 }
 
+/* Both sets in one sweep over their union (rows in order, side = set - 1). */
+static int scan_both(run *r, cg_err *err) {
+  int64_t n = r->n[1] + r->n[2], k = 0;
+  int64_t *rows = cg_malloc_array((size_t)n + 1, sizeof *rows);
+  uint8_t *side = cg_malloc((size_t)n + 1);
+  int rc = rows && side ? 0 : cg_err_set(err, CG_ENOMEM, "diffexp: row list");
+  for (int64_t i = 0; !rc && i < r->n_obs; i++)
+    if (r->label[i]) rows[k] = i, side[k++] = (uint8_t)(r->label[i] - 1);
+  if (!rc) rc = cg__de_pass(&r->csr, r->center, rows, side, n, r->mode, r->o, r->mom, err);
+  cg_free(side), cg_free(rows);
+  return rc;
+}
+
+/* Set 2 is "rest" (or, given explicitly, holds every cell not in set 1): scan the smaller side and take the
+ * other from the bundle's totals. cellxgene's log1p of counts has no totals: scan both. */
 static int scan_sets(run *r, cg_err *err) {
-  if (!r->rest || (r->mode & CG__DE_LOG1P)) {
-    int rc = scan(r, 0, err);
-    return rc ? rc : scan(r, 1, err);
-  }
+  int rest = r->rest || r->n[1] + r->n[2] == r->n_obs;
+  if (!rest || (r->mode & CG__DE_LOG1P)) return scan_both(r, err);
   int small = r->n[1] <= r->n[2] ? 0 : 1;
   double *se_tot = NULL;
   int rc = (r->mode & CG__DE_EXPM1) ? cg__de_expm1_totals(r->b, r->o, &se_tot, err) : 0;

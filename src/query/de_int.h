@@ -15,10 +15,8 @@ int cg__de_threads(const cg_de_opts *o);
 /* --- the moment pass (de_pass.c) ---------------------------------------------------------------------------
  * Per gene, over the stored entries of the scanned rows: count, sum of x, sum of (x - c)^2 with c the gene's
  * global mean (float), sum of expm1(x). Implicit zeros are added analytically by the caller. */
-typedef struct cg__de_acc {
-  double s1, s2, se;
-  float c;
-  uint32_t cnt; /* per thread; merged into the double cnt of cg__de_moments */
+typedef struct cg__de_acc { /* per thread and gene, 32 bytes, updated as one 256-bit vector */
+  double cnt, s1, s2, se;
 } cg__de_acc;
 
 typedef struct cg__de_moments {
@@ -28,9 +26,13 @@ typedef struct cg__de_moments {
 #define CG__DE_LOG1P 1u /* transform values with log1p before accumulating (cellxgene on counts) */
 #define CG__DE_EXPM1 2u /* accumulate expm1(x) too */
 
-/* Scans the n_rows rows (sorted indices) into mom[0..n_genes), centred on center[] (float per gene). */
-int cg__de_pass(const cg_bundle_csx *csr, const float *center, const int64_t *rows, int64_t n_rows,
-                unsigned mode, const cg_de_opts *o, cg__de_moments *mom, cg_err *err);
+/* Scans the n_rows rows (sorted indices), centred on center[] (float per gene). side == NULL: all rows go to
+ * mom[0][0..n_genes); else side[i] (0 or 1) says whether row i goes to mom[0] or mom[1] (one sweep over the
+ * union of two sets: adjacent rows of the two sets stream together). */
+int cg__de_pass(const cg_bundle_csx *csr, const float *center, const int64_t *rows, const uint8_t *side,
+                int64_t n_rows, unsigned mode, const cg_de_opts *o, cg__de_moments *const *mom, cg_err *err);
+/* Test hook: non-zero makes later passes use the portable kernel even where the AVX2 one runs. */
+void cg__de_pass_force_portable(int on);
 
 /* --- Wilcoxon (de_wilcox.c) --------------------------------------------------------------------------------
  * label[cell]: 0 = in neither set, 1 = set 1, 2 = set 2. Fills statistic (U1), z, auroc, log_p of genes[]. */
