@@ -32,10 +32,14 @@
  * How (design notes)
  *  1. One pass over the CSR rows of the selected cells (de_pass.c): threads take chunks of 2048 rows; each
  *     keeps per-gene float64 accumulators {stored count, sum, sum of squares of (x - c_g), sum of expm1(x)}
- *     with c_g the gene's mean over all cells (free from the bundle's gene stats), merged at the end.
- *  2. When set 2 is "rest", only the smaller of set 1 and its complement is scanned; the other side comes
- *     from the bundle's per-gene totals (the sum of expm1 over all cells is computed once per bundle and
- *     kept in a small process-wide cache keyed by the bundle id).
+ *     with c_g the gene's mean over all cells (free from the bundle's gene stats), merged at the end. A
+ *     vector step turns four stored values into four such records, then each is one 256-bit add into its
+ *     gene's accumulator (AVX2 kernel chosen at run time; a portable kernel elsewhere). Two explicit sets
+ *     are scanned in one sweep over their union.
+ *  2. When set 2 is "rest" (or an explicit set holding every cell not in set 1), only the smaller of set 1
+ *     and its complement is scanned; the other side comes from the bundle's per-gene totals (the sum of
+ *     expm1 over all cells is computed once per bundle and kept in a small process-wide cache keyed by the
+ *     bundle id).
  *  3. Wilcoxon walks each gene's CSC column once (de_wilcox.c): it gathers the non-zero values of each set,
  *     radix-sorts them, merges the two sorted runs with the zero block inserted analytically, and sums
  *     ranks and tie terms: O(nnz log nnz) per gene, threads over gene chunks.
