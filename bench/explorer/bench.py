@@ -105,7 +105,7 @@ end
 
 
 def wrk(port, path, conns, duration, script=None, headers=()):
-    cmd = ["wrk", "-t", "2", "-c", str(conns), "-d", "%ds" % duration, "--latency", "--timeout", "30s"]
+    cmd = ["wrk", "-t", str(min(2, conns)), "-c", str(conns), "-d", "%ds" % duration, "--latency", "--timeout", "30s"]
     for h in headers:
         cmd += ["-H", h]
     if script:
