@@ -34,6 +34,9 @@ static const char usage[] =
     "  --title T        dataset name shown by config (single mode)\n"
     "  --cache-dir D    where an .h5ad argument is ingested once (default $XDG_CACHE_HOME/cellgate or\n"
     "                   ~/.cache/cellgate); the bundle is keyed by the input's path, size and mtime\n"
+    "  --annotations-dir D  where user annotations and gene sets persist (single mode): D/annotations.sqlite\n"
+    "                   (default $XDG_CACHE_HOME/cellgate or ~/.cache/cellgate, whatever --cache-dir says)\n"
+    "  --no-annotations read-only: no user annotations or gene set editing (--data mode: always, for now)\n"
     "  --web DIR        the built web client served at the dataset root (default: this build's web/dist)\n"
     "  --quiet          no access log (one line per request on stderr otherwise)\n";
 
@@ -43,8 +46,8 @@ static void on_signal(int sig) { stop_flag = sig; }
 static void on_access(void *ctx, const char *line) { fprintf(stderr, "%s\n", line); }
 
 typedef struct args {
-  const char *dataset, *data_dir, *host, *title, *cache_dir, *web_dir;
-  int port, threads, workers, max_open, quiet;
+  const char *dataset, *data_dir, *host, *title, *cache_dir, *web_dir, *annot_dir;
+  int port, threads, workers, max_open, quiet, no_annot;
   long cache_mb, body_mb, queue_ms;
 } args;
 
@@ -65,6 +68,8 @@ static int parse_args(int argc, char **argv, args *a) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     long n;
     if (strcmp(o, "--quiet") == 0) a->quiet = 1;
+    else if (strcmp(o, "--no-annotations") == 0) a->no_annot = 1;
+    else if (strcmp(o, "--annotations-dir") == 0 && v) a->annot_dir = v, i++;
     else if (o[0] == '-' && o[1] && !v) return fprintf(stderr, "cellgate explorer: %s needs a value\n", o), -1;
     else if (strcmp(o, "--data") == 0) a->data_dir = v, i++;
     else if (strcmp(o, "--host") == 0) a->host = v, i++;
@@ -133,6 +138,20 @@ static int cached_bundle(const char *h5ad, const char *cache_dir, char *out, siz
   return 0;
 }
 
+/* The annotation database path (single mode, unless --no-annotations): DIR/annotations.sqlite. "" = off. */
+static int annotations_db(const args *a, char *out, size_t cap) {
+  char dir[PATH_MAX];
+  out[0] = 0;
+  if (a->no_annot || a->data_dir) return 0;
+  if (a->annot_dir) snprintf(dir, sizeof dir, "%s", a->annot_dir);
+  else if (default_cache_dir(dir, sizeof dir))
+    return fprintf(stderr, "cellgate explorer: no cache dir for annotations; use --annotations-dir\n"), -1;
+  if (mkdirs(dir)) return fprintf(stderr, "cellgate explorer: %s: %s\n", dir, strerror(errno)), -1;
+  if (snprintf(out, cap, "%s/annotations.sqlite", dir) >= (int)cap)
+    return fprintf(stderr, "cellgate explorer: annotations path too long\n"), -1;
+  return 0;
+}
+
 static int serve(const args *a, const char *bundle) {
   /* Large response buffers come and go: keep them out of the heap arenas so freeing them returns memory. */
   mallopt(M_MMAP_THRESHOLD, 256 * 1024);
@@ -141,6 +160,9 @@ static int serve(const args *a, const char *bundle) {
                          .max_open = a->max_open, .cache_bytes = (size_t)a->cache_mb << 20, .version = CG_VERSION,
                          .body_bytes = (size_t)a->body_mb << 20, .queue_timeout_ms = (int)a->queue_ms,
                          .web_dir = a->web_dir};
+  char adb[PATH_MAX];
+  if (annotations_db(a, adb, sizeof adb)) return 1;
+  xo.annotations_db = adb[0] ? adb : NULL;
   cg_err err = {0};
   cg_explorer *x;
   if (cg_explorer_create(&xo, &x, &err)) return fprintf(stderr, "cellgate explorer: %s\n", err.msg), 1;

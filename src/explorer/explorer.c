@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "base/mem.h"
+#include "db/db.h"
 #include "explorer/explorer_int.h"
 #include "explorer/explorer_static.h"
 #include "http/http_budget.h"
@@ -60,6 +61,7 @@ struct cg_explorer {
   cg_http_metrics *metrics;
   cg_http_server *server;
   cg__xstatic *web;
+  cg_db *db; /* user annotations (explorer_annot.c); NULL = off */
 };
 
 /* --- lifetime -------------------------------------------------------------------------------------------- */
@@ -83,6 +85,7 @@ int cg_explorer_create(const cg_explorer_opts *o, cg_explorer **out, cg_err *err
   init_route_names();
   int rc = cg__xds_create(o->bundle, o->data_dir, o->max_open, &x->ds, err);
   if (!rc) rc = cg__xstatic_load(o->web_dir, &x->web, err);
+  if (!rc && o->annotations_db) rc = cg_db_open(o->annotations_db, &x->db, err);
   if (!rc) {
     x->cache = cg_http_cache_create(x->o.cache_bytes);
     x->budget = cg_http_budget_create(x->o.body_bytes);
@@ -106,12 +109,15 @@ void cg_explorer_free(cg_explorer *x) {
   cg_http_budget_free(x->budget);
   cg_http_metrics_free(x->metrics);
   cg__xstatic_free(x->web);
+  cg_db_close(x->db);
   cg_free(x);
 }
 
 void cg_explorer_attach(cg_explorer *x, cg_http_server *s) { x->server = s; }
 
 const char *cg__x_version(const cg__xq *q) { return q->x->o.version; }
+
+cg_db *cg__x_db(const cg__xq *q) { return q->x->db; }
 
 const char *cg__x_dataset_name(const cg__xq *q) {
   const char *t = cg_bundle_title(q->b);
@@ -150,6 +156,8 @@ static void error_resp(cg_http_resp *p, int status, const char *msg) {
   p->status = status, p->content_type = "application/json", p->cache_control = "no-store";
   p->content_encoding = NULL, p->etag[0] = 0, p->vary = NULL;
 }
+
+void cg__x_error_resp(cg_http_resp *p, int status, const char *msg) { error_resp(p, status, msg); }
 
 static void error_code(cg_http_resp *p, int code, const cg_err *err) {
   error_resp(p, status_of(code), err->msg[0] ? err->msg : cg_strerror(code));
@@ -208,6 +216,7 @@ static void xq_free(void *arg) {
   if (!q) return;
   if (q->state_free) q->state_free(q->state);
   cg_free(q->inm);
+  cg_free(q->if_match);
   cg_bundle_release(q->b);
   cg_free(q);
 }
@@ -337,6 +346,7 @@ static void make_etag(cg__xq *q) {
   char head[256];
   int n = snprintf(head, sizeof head, "%s|v0.%d|%s|%s|%d|", cg_bundle_id(q->b), q->api, q->route->name, q->method,
                    q->csv);
+  if (q->x->db && q->route->get == cg__x_config) n += snprintf(head + n, sizeof head - (size_t)n, "annotations|");
   XXH3_128bits_update(&st, head, (size_t)n);
   if (q->canon[0]) { /* the canonical request covers the query and the body */
     XXH3_128bits_update(&st, q->canon, strlen(q->canon));
@@ -419,6 +429,8 @@ static void allow_header(const cg__xroute *r, cg_http_resp *p) {
 static int negotiate(cg__xq *q, cg_http_req *req) {
   const char *acc = cg_http_req_header(req, "Accept");
   size_t n = acc ? strlen(acc) : 0;
+  if (q->route->binary && strcmp(q->method, "PUT") == 0 && q->route->put == cg__x_not_implemented)
+    return 1; /* PUT annotations/obs answers JSON whatever the client accepts (cellxgene's sends no Accept) */
   if (q->route->binary) return cg_http_accepts(acc, n, OCTET);
   int csv_ok = strcmp(q->route->name, "genesets") == 0 || q->route->native;
   if (csv_ok && acc && strstr(acc, "text/csv") && cg_http_accepts(acc, n, "text/csv") &&
@@ -515,10 +527,52 @@ static int answer_from_cache(cg__xq *q, const char *inm, cg_http_resp *p) {
   return 2;
 }
 
+/* Annotation routes; a request that turns out to be pure dataset data continues down the cached pipeline. */
+static int on_annot_job(void *arg, cg_http_req *req, cg_http_resp *p) {
+  cg__xq *q = arg;
+  if (cg__x_annot_run(q, p)) return 0;
+  if (answer_from_cache(q, q->inm, p)) return 0;
+  return on_job(q, req, p);
+}
+
+/* User annotations: off the cached pipeline, on the pool (database I/O). */
+static int handle_annot(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
+  const char *im = cg_http_req_header(req, "If-Match"), *inm = cg_http_req_header(req, "If-None-Match");
+  if ((im && !(q->if_match = cg_strdup(im))) || (inm && !q->inm && !(q->inm = cg_strdup(inm))))
+    return error_resp(p, 503, "out of memory"), xq_free(q), 0;
+  q->req = req, q->deadline = cg_http_now() + q->x->o.queue_timeout_ms / 1e3;
+  if (cg_http_defer(req, on_annot_job, q, xq_free) == 0) return CG_HTTP_DEFERRED;
+  error_resp(p, 503, "server busy: the worker pool does not accept work");
+  p->retry_after = 1;
+  return xq_free(q), 0;
+}
+
+/* Like finish_ok, but never cached: user annotation responses are `no-store`, their ETag is set by the caller. */
+void cg__x_body_resp(cg__xq *q, cg__xout *o, cg_http_resp *p) {
+  cg_http_enc enc = o->len >= CG_HTTP_COMPRESS_MIN ? q->enc : CG_HTTP_ENC_IDENTITY;
+  uint8_t *z;
+  size_t zlen;
+  cg_err err = {0};
+  cg_http_blob *b;
+  if (enc != CG_HTTP_ENC_IDENTITY && cg_http_compress(enc, o->buf, o->len, &z, &zlen, &err) == 0) {
+    cg_free(o->buf);
+    b = cg_http_blob_take(z, zlen);
+  } else {
+    enc = CG_HTTP_ENC_IDENTITY;
+    b = cg_http_blob_take(o->buf, o->len);
+  }
+  o->buf = NULL;
+  if (!b) return error_resp(p, 503, "out of memory");
+  set_body(p, b);
+  p->status = 200, p->content_type = o->ctype, p->content_encoding = cg_http_enc_name(enc);
+  p->cache_control = "no-store", p->vary = VARY, p->note = "annotations", p->etag[0] = 0;
+}
+
 static int handle_api(cg_explorer *x, cg_http_req *req, cg_http_resp *p) {
   cg__xq *q = cg_calloc(1, sizeof *q);
   if (!q) return error_resp(p, 503, "out of memory"), 0;
   if (prepare(x, req, q, p)) return xq_free(q), 0;
+  if (x->db && cg__x_annot_wants(q)) return handle_annot(q, req, p);
   if (q->route->cacheable && !q->route->canon) {
     int c = answer_from_cache(q, cg_http_req_header(req, "If-None-Match"), p);
     if (c) return xq_free(q), 0;
@@ -681,6 +735,7 @@ static size_t body_limit(void *ctx, const char *method, const char *path) {
   if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) return 0;
   if (strstr(path, "/summarize/var")) return SUMMARIZE_BODY_LIMIT;
   if (strstr(path, "/diffexp/obs2")) return PDU_BODY_LIMIT;
+  if (strstr(path, "/annotations/obs")) return PDU_BODY_LIMIT; /* PUT: deflated label columns of every cell */
   if (strncmp(path, "/api/v1/", 8) == 0) return PDU_BODY_LIMIT; /* diffexp: a PDU; JSON is held to 16 MiB */
   return SMALL_BODY_LIMIT;
 }

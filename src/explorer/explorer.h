@@ -52,6 +52,7 @@ typedef struct cg_explorer_opts {
   int queue_timeout_ms;     /* longest wait for the body budget before 503; <= 0 = the default */
   const char *version;      /* engine version shown by config/health */
   const char *web_dir;      /* the built web client (web/dist) served at the dataset root; NULL = none */
+  const char *annotations_db; /* user annotations + gene sets database file (SQLite); NULL = annotations off */
 } cg_explorer_opts;
 
 /* Opens the bundle (single mode) or checks the directory (multi mode). *out freed with cg_explorer_free. */

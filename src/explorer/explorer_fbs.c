@@ -8,10 +8,12 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/mem.h"
+#include "db/labels.h"
 #include "explorer/explorer_de.h"
 #include "explorer/explorer_int.h"
 #include "http/http_sha1.h"
@@ -51,7 +53,8 @@ static int finish(cg_fbs *f, cg__xout *o, int rc, cg_err *err) {
 typedef struct names_req {
   const cg_bundle *b;
   cg_bundle_axis axis;
-  int idx[CG_X_COLUMN_MAX]; /* -1 = the index (name_0) */
+  const cg_labels *user;    /* the user's label columns (obs only), or NULL */
+  int idx[CG_X_COLUMN_MAX]; /* -1 = the index (name_0), <= -2: user label column -2 - idx */
   const char *name[CG_X_COLUMN_MAX];
   int n;
   cg_err *err;
@@ -63,6 +66,12 @@ static int add_name(void *ctx, const char *v) {
     return cg_err_set(r->err, CG_ERANGE, "annotation-name: more than %d columns requested", CG_X_COLUMN_MAX);
   int is_index = strcmp(v, CG_FILTER_INDEX_NAME) == 0;
   int i = is_index ? -1 : cg_bundle_column_find(r->b, r->axis, v);
+  int u = !is_index && i < 0 ? cg_labels_find(r->user, v) : -1;
+  if (u >= 0) {
+    r->idx[r->n] = -2 - u;
+    r->name[r->n++] = r->user->cols[u].name;
+    return 0;
+  }
   if (!is_index && i < 0)
     return cg_err_set(r->err, CG_EINVAL, "annotation-name: unknown %s annotation '%s'",
                       r->axis == CG_BUNDLE_OBS ? "obs" : "var", v);
@@ -72,15 +81,16 @@ static int add_name(void *ctx, const char *v) {
 }
 
 static int all_names(names_req *r) {
-  int total = 1 + cg_bundle_n_columns(r->b, r->axis);
+  int total = 1 + cg_bundle_n_columns(r->b, r->axis) + (r->user ? r->user->n_cols : 0);
   if (total > CG_X_COLUMN_MAX)
     return cg_err_set(r->err, CG_ERANGE, "annotation-name: all %d columns requested, more than the limit of %d; "
                       "name them", total, CG_X_COLUMN_MAX);
   r->idx[r->n] = -1, r->name[r->n++] = CG_FILTER_INDEX_NAME;
-  for (int i = 0; i + 1 < total; i++) {
+  for (int i = 0; i < cg_bundle_n_columns(r->b, r->axis); i++) {
     const cg_bundle_column *c = cg_bundle_column_at(r->b, r->axis, i);
     if (strcmp(c->name, CG_FILTER_INDEX_NAME) != 0) r->idx[r->n] = i, r->name[r->n++] = c->name;
   }
+  for (int u = 0; r->user && u < r->user->n_cols; u++) r->idx[r->n] = -2 - u, r->name[r->n++] = r->user->cols[u].name;
   return 0;
 }
 
@@ -111,8 +121,27 @@ static int add_categorical(cg_fbs *f, const cg_bundle_column *c, int api, cg_err
   ADD_JSON_TEXT(f, cg_json_codes(c->v.codes, c->valid, c->n, &c->categories, &text_, &len_, err));
 }
 
-static int add_column(cg_fbs *f, const cg__xq *q, cg_bundle_axis axis, int idx, int32_t nbins, temps *t,
-                      cg_err *err) {
+/* A user label column: JSON strings (v0.2) or dictionary codes (v0.3), like the bundle's categoricals. */
+static int add_user_column(cg_fbs *f, const cg_labels *l, int u, int api, cg_err *err) {
+  if (api < 3) ADD_JSON_TEXT(f, cg_labels_column_json(l, u, &text_, &len_, err));
+  const cg_labels_col *c = &l->cols[u];
+  json_t *d = json_object();
+  for (int32_t k = 0; d && k < c->n_cats; k++) {
+    char key[16];
+    snprintf(key, sizeof key, "%d", k);
+    json_object_set_new(d, key, json_string(c->cats[k]));
+  }
+  char *s = d ? json_dumps(d, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+  json_decref(d);
+  char *text = s ? cg_strdup(s) : NULL;
+  free(s);
+  if (!text) return cg_err_set(err, CG_ENOMEM, "labels");
+  return cg_fbs_add_dict(f, c->codes, cg_fbs_dict_width(c->n_cats), text, strlen(text), CG_FBS_TAKE);
+}
+
+static int add_column(cg_fbs *f, const cg__xq *q, const cg_labels *user, cg_bundle_axis axis, int idx,
+                      int32_t nbins, temps *t, cg_err *err) {
+  if (idx <= -2) return add_user_column(f, user, -2 - idx, q->api, err);
   if (idx < 0) ADD_JSON_TEXT(f, cg_json_strings(cg_bundle_index(q->b, axis), NULL, &text_, &len_, err));
   const cg_bundle_column *c = cg_bundle_column_at(q->b, axis, idx);
   switch (c->type) {
@@ -124,8 +153,8 @@ static int add_column(cg_fbs *f, const cg__xq *q, cg_bundle_axis axis, int idx, 
   }
 }
 
-static int annotations(cg__xq *q, cg_bundle_axis axis, cg__xout *o, cg_err *err) {
-  names_req r = {.b = q->b, .axis = axis, .err = err};
+static int annotations(cg__xq *q, cg_bundle_axis axis, const cg_labels *user, cg__xout *o, cg_err *err) {
+  names_req r = {.b = q->b, .axis = axis, .user = user, .err = err};
   int32_t nbins;
   int rc = cg__x_nbins(q, &nbins, err);
   if (!rc) rc = cg__x_query_each(q->qs, q->qlen, "annotation-name", add_name, &r);
@@ -136,7 +165,7 @@ static int annotations(cg__xq *q, cg_bundle_axis axis, cg__xout *o, cg_err *err)
   rc = cg_fbs_matrix_begin(rows, r.n, &f, err);
   if (rc) return rc;
   temps t = {0};
-  for (int i = 0; i < r.n && !rc; i++) rc = add_column(f, q, axis, r.idx[i], nbins, &t, err);
+  for (int i = 0; i < r.n && !rc; i++) rc = add_column(f, q, user, axis, r.idx[i], nbins, &t, err);
   char *names;
   size_t nlen;
   if (!rc) rc = cg_json_names(r.name, r.n, &names, &nlen, err);
@@ -185,8 +214,15 @@ static cg__xcost annotations_cost(const cg__xq *q, cg_bundle_axis axis) {
 cg__xcost cg__x_annotations_obs_cost(const cg__xq *q) { return annotations_cost(q, CG_BUNDLE_OBS); }
 cg__xcost cg__x_annotations_var_cost(const cg__xq *q) { return annotations_cost(q, CG_BUNDLE_VAR); }
 
-int cg__x_annotations_obs(cg__xq *q, cg__xout *o, cg_err *err) { return annotations(q, CG_BUNDLE_OBS, o, err); }
-int cg__x_annotations_var(cg__xq *q, cg__xout *o, cg_err *err) { return annotations(q, CG_BUNDLE_VAR, o, err); }
+int cg__x_annotations_obs(cg__xq *q, cg__xout *o, cg_err *err) {
+  return annotations(q, CG_BUNDLE_OBS, NULL, o, err);
+}
+int cg__x_annotations_var(cg__xq *q, cg__xout *o, cg_err *err) {
+  return annotations(q, CG_BUNDLE_VAR, NULL, o, err);
+}
+int cg__x_annotations_obs_user(cg__xq *q, const cg_labels *user, cg__xout *o, cg_err *err) {
+  return annotations(q, CG_BUNDLE_OBS, user, o, err);
+}
 
 /* --- data/var -------------------------------------------------------------------------------------------- */
 

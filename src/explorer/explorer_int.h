@@ -63,6 +63,7 @@ typedef struct cg__xq {
   char canon[160];        /* canonical request text hashed instead of the raw body ("" = hash the body) */
   void *state;            /* what canon parsed, for the build; freed with state_free */
   void (*state_free)(void *);
+  char *if_match;         /* annotation routes: If-Match as sent (copied on the connection thread), or NULL */
 } cg__xq;
 
 /* What a route produces: a body (cg_malloc'd, taken) and its type. */
@@ -143,5 +144,27 @@ int cg__x_query_get(const char *qs, size_t len, const char *name, char *buf, siz
 /* v0.3 nbins parameter: 0 when absent (or v0.2), else 1..32767; CG_EINVAL when malformed. */
 int cg__x_nbins(const cg__xq *q, int32_t *nbins, cg_err *err);
 int cg__x_json_out(json_t *j, cg__xout *o, cg_err *err); /* takes j */
+
+/* --- user annotations (explorer_annot.c; design in docs/ARCHITECTURE.md "Annotations") --- */
+struct cg_labels;
+struct cg_db;
+/* The annotation store, NULL when annotations are off. */
+struct cg_db *cg__x_db(const cg__xq *q);
+/* 1 when q (routed, bundle resolved) is served by explorer_annot.c instead of the cached pipeline: schema,
+ * genesets, PUT annotations/obs, and GET annotations/obs asking for all columns or for a user column.
+ * Connection thread; never touches the database. */
+int cg__x_annot_wants(const cg__xq *q);
+/* Serves such a request (pool thread): 1 = p is complete, never from or into the body cache; 0 = the request
+ * turned out to be pure dataset data (all obs columns and no label columns saved): the caller serves it through
+ * the cached pipeline as if annotations were off. */
+int cg__x_annot_run(cg__xq *q, cg_http_resp *p);
+/* The schema as JSON (taken by the caller); user label columns are appended by explorer_annot.c. */
+json_t *cg__x_schema_json(const cg__xq *q);
+/* annotations/obs with the user's label columns available by name and part of "all columns". */
+int cg__x_annotations_obs_user(cg__xq *q, const struct cg_labels *user, cg__xout *o, cg_err *err);
+/* A JSON error body {"status":"error","code":status,"message":msg} into p (no-store). */
+void cg__x_error_resp(cg_http_resp *p, int status, const char *msg);
+/* Encodes o's body for the client (compression per q->enc) into p as a 200 with content type o->ctype. */
+void cg__x_body_resp(cg__xq *q, cg__xout *o, cg_http_resp *p);
 
 #endif

@@ -90,9 +90,10 @@ static json_t *default_layout(const cg_bundle *b) {
 
 static json_t *parameters(const cg__xq *q) {
   int de = cg_explorer_de_available() && cg_bundle_has_matrix(q->b);
-  return json_pack("{s:b,s:b,s:b,s:b,s:n,s:b,s:b,s:b,s:b,s:f,s:i,s:n,s:n,s:o,s:o,s:b}", "annotations", 0,
-                   "annotations_genesets", 0, "annotations_genesets_readonly", 1,
-                   "annotations-data-collection-is-read-only", 1, "annotations-data-collection-name",
+  int an = cg__x_db(q) != NULL;
+  return json_pack("{s:b,s:b,s:b,s:b,s:n,s:b,s:b,s:b,s:b,s:f,s:i,s:n,s:n,s:o,s:o,s:b}", "annotations", an,
+                   "annotations_genesets", an, "annotations_genesets_readonly", !an,
+                   "annotations-data-collection-is-read-only", !an, "annotations-data-collection-name",
                    "user_annotation_collection_name_enabled", 0, "custom_colors", 1, "diffexp-may-be-slow", 0,
                    "disable-diffexp", !de, "diffexp_lfc_cutoff", 0.01, "max-category-items", 1000, "obs_names",
                    "var_names", "layout", layouts(q->b), "default_embedding", default_layout(q->b),
@@ -158,14 +159,15 @@ static json_t *layout_schema(const cg_bundle *b) {
   return json_pack("{s:o}", "obs", a);
 }
 
-int cg__x_schema(cg__xq *q, cg__xout *o, cg_err *err) {
+json_t *cg__x_schema_json(const cg__xq *q) {
   const cg_bundle *b = q->b;
-  json_t *j = json_pack("{s:{s:{s:I,s:I,s:s},s:{s:o,s:o},s:o}}", "schema", "dataframe", "nObs",
-                        (json_int_t)cg_bundle_n_obs(b), "nVar", (json_int_t)cg_bundle_n_vars(b), "type", "float32",
-                        "annotations", "obs", axis_schema(b, CG_BUNDLE_OBS, q->api), "var",
-                        axis_schema(b, CG_BUNDLE_VAR, q->api), "layout", layout_schema(b));
-  return cg__x_json_out(j, o, err);
+  return json_pack("{s:{s:{s:I,s:I,s:s},s:{s:o,s:o},s:o}}", "schema", "dataframe", "nObs",
+                   (json_int_t)cg_bundle_n_obs(b), "nVar", (json_int_t)cg_bundle_n_vars(b), "type", "float32",
+                   "annotations", "obs", axis_schema(b, CG_BUNDLE_OBS, q->api), "var",
+                   axis_schema(b, CG_BUNDLE_VAR, q->api), "layout", layout_schema(b));
 }
+
+int cg__x_schema(cg__xq *q, cg__xout *o, cg_err *err) { return cg__x_json_out(cg__x_schema_json(q), o, err); }
 
 /* --- colors, genesets, s3_uri, 501s --------------------------------------------------------------------- */
 
