@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,11 +95,35 @@ static void test_dict_refused(void **st) {
   cg_free(buf);
 }
 
+/* A seed written by the Python writer of tests/api/test_annotations.py: vtables AFTER their tables. */
+static void test_other_writer(void **st) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/tests/fuzz/corpus/fuzz_fbs_read/labels2", CG_SOURCE_DIR);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  uint8_t buf[4096];
+  size_t len = fread(buf, 1, sizeof buf, f);
+  fclose(f);
+  cg_fbs_matrix m;
+  cg_err err = {0};
+  assert_int_equal(cg_fbs_read(buf, len, &m, &err), 0);
+  assert_int_equal(m.n_rows, 5);
+  assert_int_equal(m.n_columns, 2);
+  static const char a[] = "[\"x\", \"y\", \"x\", null, \"z\"]", names[] = "[\"a\", \"b\"]";
+  assert_int_equal(m.columns[0].type, CG_FBS_JSON);
+  assert_int_equal(m.columns[0].count, strlen(a));
+  assert_memory_equal(m.columns[0].data, a, strlen(a));
+  assert_int_equal(m.col_index.count, strlen(names));
+  assert_memory_equal(m.col_index.data, names, strlen(names));
+  cg_fbs_matrix_dispose(&m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_round_trip),
       cmocka_unit_test(test_truncations_and_corruptions),
       cmocka_unit_test(test_dict_refused),
+      cmocka_unit_test(test_other_writer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
