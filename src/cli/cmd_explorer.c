@@ -142,6 +142,8 @@ static int cached_bundle(const char *h5ad, const char *cache_dir, char *out, siz
 static int annotations_db(const args *a, char *out, size_t cap) {
   char dir[PATH_MAX];
   out[0] = 0;
+  if (a->data_dir && a->annot_dir)
+    fprintf(stderr, "cellgate explorer: --data mode has no annotations yet: ignoring --annotations-dir\n");
   if (a->no_annot || a->data_dir) return 0;
   if (a->annot_dir) snprintf(dir, sizeof dir, "%s", a->annot_dir);
   else if (default_cache_dir(dir, sizeof dir))

@@ -141,6 +141,19 @@ def test_config_and_empty_state(srv):
     assert st == 200 and h["cache-control"] != "no-store" and len(h["etag"]) > 10
 
 
+def test_no_annotations(bundles, workdir):
+    s = Server([os.path.join(bundles, DS + ".cgb"), "--no-annotations", "--quiet"], workdir, "noannot")
+    try:
+        cfg, _ = get_json(s, "/api/v0.2/config")
+        assert cfg["config"]["parameters"]["annotations"] is False
+        assert put_labels(s, [("x", "json", labels(0))])[0] == 501
+        assert s.request("PUT", "/api/v0.2/genesets", body=b'{"genesets":[],"tid":1}')[0] == 501
+        _, h = get_json(s, "/api/v0.2/schema")
+        assert h["cache-control"] != "no-store"
+    finally:
+        s.stop()
+
+
 def test_roundtrip_values(srv):
     a, b = labels(0), labels(1)
     b[5] = None

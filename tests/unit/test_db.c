@@ -163,6 +163,7 @@ int main(void) {
       cmocka_unit_test(test_labels_codec),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  fresh_path(); /* removes the file and its -wal / -shm */
   unlink(path);
   return rc;
 }
