@@ -168,21 +168,29 @@ static const char *cache_control(const cg__xq *q) {
   return q->content_addressed ? CC_IMMUTABLE : CC_REVALIDATE;
 }
 
-/* Encodes o for the client, stores it in the body cache when cacheable, fills the response. */
-static void finish_ok(cg__xq *q, cg__xout *o, cg_http_resp *p) {
-  cg_http_enc enc = o->len >= CG_HTTP_COMPRESS_MIN ? q->enc : CG_HTTP_ENC_IDENTITY;
-  cg_http_blob *b = NULL;
+/* Takes o's buffer as a body blob, compressed with the client's encoding when that pays; *enc says which was
+ * used. NULL when out of memory (o's buffer is released either way). */
+static cg_http_blob *encode_body(const cg__xq *q, cg__xout *o, cg_http_enc *enc) {
   uint8_t *z;
   size_t zlen;
   cg_err err = {0};
-  if (enc != CG_HTTP_ENC_IDENTITY && cg_http_compress(enc, o->buf, o->len, &z, &zlen, &err) == 0) {
+  cg_http_blob *b;
+  *enc = o->len >= CG_HTTP_COMPRESS_MIN ? q->enc : CG_HTTP_ENC_IDENTITY;
+  if (*enc != CG_HTTP_ENC_IDENTITY && cg_http_compress(*enc, o->buf, o->len, &z, &zlen, &err) == 0) {
     cg_free(o->buf);
     b = cg_http_blob_take(z, zlen);
   } else {
-    enc = CG_HTTP_ENC_IDENTITY;
+    *enc = CG_HTTP_ENC_IDENTITY;
     b = cg_http_blob_take(o->buf, o->len);
   }
   o->buf = NULL;
+  return b;
+}
+
+/* Encodes o for the client, stores it in the body cache when cacheable, fills the response. */
+static void finish_ok(cg__xq *q, cg__xout *o, cg_http_resp *p) {
+  cg_http_enc enc;
+  cg_http_blob *b = encode_body(q, o, &enc);
   if (!b) return error_resp(p, 503, "out of memory");
   b->tag = (int)enc;
   if (q->reserved) cg_http_budget_charge(q->x->budget, b, q->reserved), q->reserved = 0;
@@ -549,19 +557,8 @@ static int handle_annot(cg__xq *q, cg_http_req *req, cg_http_resp *p) {
 
 /* Like finish_ok, but never cached: user annotation responses are `no-store`, their ETag is set by the caller. */
 void cg__x_body_resp(cg__xq *q, cg__xout *o, cg_http_resp *p) {
-  cg_http_enc enc = o->len >= CG_HTTP_COMPRESS_MIN ? q->enc : CG_HTTP_ENC_IDENTITY;
-  uint8_t *z;
-  size_t zlen;
-  cg_err err = {0};
-  cg_http_blob *b;
-  if (enc != CG_HTTP_ENC_IDENTITY && cg_http_compress(enc, o->buf, o->len, &z, &zlen, &err) == 0) {
-    cg_free(o->buf);
-    b = cg_http_blob_take(z, zlen);
-  } else {
-    enc = CG_HTTP_ENC_IDENTITY;
-    b = cg_http_blob_take(o->buf, o->len);
-  }
-  o->buf = NULL;
+  cg_http_enc enc;
+  cg_http_blob *b = encode_body(q, o, &enc);
   if (!b) return error_resp(p, 503, "out of memory");
   set_body(p, b);
   p->status = 200, p->content_type = o->ctype, p->content_encoding = cg_http_enc_name(enc);

@@ -204,5 +204,5 @@ int cg__x_not_implemented(cg__xq *q, cg__xout *o, cg_err *err) {
     return cg_err_set(err, CG_EUNSUPPORTED, "annotations are disabled on this server (read-only)");
   if (strcmp(q->route->name, "genesets") == 0)
     return cg_err_set(err, CG_EUNSUPPORTED, "gene set editing is disabled on this server (read-only)");
-  return cg_err_set(err, CG_EUNSUPPORTED, "%s is not implemented in this build yet", q->route->name);
+  return cg_err_set(err, CG_EUNSUPPORTED, "%s is read-only on this server", q->route->name);
 }
